@@ -1,0 +1,23 @@
+// Makes a fresh clone runnable: installs dependencies when missing or stale, then compiles with tsc
+// (incremental, so a no-op build costs about a second). Used by `npm start`, `npm test`, `bin/skiff`.
+import { existsSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const quiet = process.argv.includes('--quiet');
+const say = (m) => { if (!quiet) process.stderr.write(`[ensure] ${m}\n`); };
+const run = (cmd, args) => {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit' });
+  if (r.status !== 0) { process.stderr.write(`[ensure] ${cmd} ${args.join(' ')} failed (exit ${r.status})\n`); process.exit(r.status ?? 1); }
+};
+const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : 0);
+
+const installed = join(root, 'node_modules', '.package-lock.json');
+if (!existsSync(join(root, 'node_modules', '.bin', 'tsc')) || mtime(join(root, 'package-lock.json')) > mtime(installed) || mtime(join(root, 'package.json')) > mtime(installed)) {
+  say('installing dependencies (npm ci)…');
+  run('npm', existsSync(join(root, 'package-lock.json')) ? ['ci', '--no-audit', '--no-fund'] : ['install', '--no-audit', '--no-fund']);
+}
+say('compiling (tsc, incremental)…');
+run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', root]);

@@ -1,0 +1,215 @@
+/**
+ * API layer (plug-in SDK): the typed, validated, immutable config objects that src/config/ produces
+ * from a MOSN v2 document and that every other layer consumes. No runtime imports. All durations
+ * are milliseconds (`…Ms`), all sizes bytes (`…Bytes`); 0 means "disabled" or "unlimited" where
+ * the field says so. Objects are frozen by the loader: never mutate them, build a new snapshot.
+ */
+
+/** A TCP address to listen on or connect to. `host` is a bare IP or name (IPv6 without brackets). */
+export interface TcpAddress {
+  readonly kind: 'tcp';
+  readonly host: string;
+  readonly port: number;
+  /** As written in config, normalised: `127.0.0.1:2045`, `[::1]:2045`. */
+  readonly text: string;
+}
+
+/** A unix-domain socket path. */
+export interface UnixAddress {
+  readonly kind: 'unix';
+  readonly path: string;
+  /** `unix:/path` form. */
+  readonly text: string;
+}
+
+export type Address = TcpAddress | UnixAddress;
+
+/**
+ * One configured filter (network, stream or listener). `config` is what the factory's
+ * `parseConfig` returned at load time, so `create` never re-parses.
+ */
+export interface FilterConfig<C = unknown> {
+  readonly type: string;
+  readonly config: C;
+  /** Skiff key `skiff_module`: resolved path of the JS module the factory was loaded from. */
+  readonly module?: string;
+}
+
+export interface AccessLogConfig {
+  /** File path, or `stdout` / `stderr`. */
+  readonly path: string;
+  /** MOSN `%variable%` text format; the default format when the config gave none. */
+  readonly format: string;
+}
+
+export interface FilterChainConfig {
+  readonly filters: readonly FilterConfig[];
+}
+
+export interface ListenerConfig {
+  readonly name: string;
+  /** MOSN `type`: `ingress` / `egress`, informational. */
+  readonly type: string;
+  readonly address: Address;
+  /** `bind_port: false` = virtual listener (original-dst only); Skiff does not bind it. */
+  readonly bindPort: boolean;
+  /** MOSN uses only `filter_chains[0].filters`; the loader keeps all chains for the dump. */
+  readonly filterChains: readonly FilterChainConfig[];
+  readonly streamFilters: readonly FilterConfig[];
+  readonly listenerFilters: readonly FilterConfig[];
+  readonly accessLogs: readonly AccessLogConfig[];
+  /** Close a connection with no reads or writes for this long (MOSN default 90 s); 0 disables. */
+  readonly connectionIdleTimeoutMs: number;
+  /** Skiff key `max_connections`: accepted connections above this are closed at once; 0 = unlimited. */
+  readonly maxConnections: number;
+  /** Per-connection write buffer high watermark (MOSN's fixed 32 KiB; Skiff key `per_connection_buffer_limit_bytes`). */
+  readonly bufferLimitBytes: number;
+}
+
+export interface HostConfig {
+  readonly address: Address;
+  readonly hostname: string;
+  /** Clamped to 1..128 as MOSN does. */
+  readonly weight: number;
+  /** `metadata.filter_metadata["mosn.lb"]`, values as strings. */
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly tlsDisable: boolean;
+}
+
+export interface CircuitBreakersConfig {
+  /** 0 = unlimited for each. */
+  readonly maxConnections: number;
+  readonly maxPendingRequests: number;
+  readonly maxRequests: number;
+  readonly maxRetries: number;
+}
+
+export interface ClusterConfig {
+  readonly name: string;
+  /** Cluster type registry key; MOSN maps STATIC/EDS/DYNAMIC/unknown to `SIMPLE`. */
+  readonly type: string;
+  /** LB policy registry key, e.g. `LB_RANDOM`, `LB_ROUNDROBIN` (MOSN's default for unknown). */
+  readonly lbType: string;
+  readonly connectTimeoutMs: number;
+  /** 0 = keep idle upstream connections open. */
+  readonly idleTimeoutMs: number;
+  readonly maxRequestPerConn: number;
+  readonly connBufferLimitBytes: number;
+  readonly circuitBreakers: CircuitBreakersConfig;
+  readonly hosts: readonly HostConfig[];
+}
+
+/** A header to add: `append: true` joins with a comma. */
+export interface HeaderValueOption {
+  readonly key: string;
+  readonly value: string;
+  readonly append: boolean;
+}
+
+export interface HeaderMatcherConfig {
+  readonly name: string;
+  readonly value: string;
+  readonly regex: boolean;
+}
+
+export interface RouteMatchConfig {
+  readonly prefix?: string;
+  readonly path?: string;
+  readonly regex?: string;
+  readonly headers: readonly HeaderMatcherConfig[];
+  readonly variables: readonly { readonly name: string; readonly value?: string; readonly regex?: string; readonly model?: string }[];
+}
+
+export interface WeightedClusterConfig {
+  readonly name: string;
+  readonly weight: number;
+  readonly metadataMatch: Readonly<Record<string, string>>;
+}
+
+export interface RetryPolicyConfig {
+  readonly retryOn: boolean;
+  readonly retryTimeoutMs: number;
+  readonly numRetries: number;
+  readonly statusCodes: readonly number[];
+}
+
+export interface RouteActionConfig {
+  readonly clusterName: string;
+  readonly clusterVariable: string;
+  readonly weightedClusters: readonly WeightedClusterConfig[];
+  readonly upstreamProtocol: string;
+  /** 0 = MOSN's default global timeout applies. */
+  readonly timeoutMs: number;
+  readonly retryPolicy?: RetryPolicyConfig;
+  readonly metadataMatch: Readonly<Record<string, string>>;
+  readonly prefixRewrite: string;
+  readonly regexRewrite?: { readonly pattern: string; readonly substitution: string };
+  readonly hostRewrite: string;
+  readonly autoHostRewrite: boolean;
+  readonly autoHostRewriteHeader: string;
+  readonly requestHeadersToAdd: readonly HeaderValueOption[];
+  readonly requestHeadersToRemove: readonly string[];
+  readonly responseHeadersToAdd: readonly HeaderValueOption[];
+  readonly responseHeadersToRemove: readonly string[];
+  /** Raw hash_policy entries, interpreted by the LB work. */
+  readonly hashPolicy: readonly unknown[];
+}
+
+export interface RouteConfig {
+  readonly match: RouteMatchConfig;
+  readonly route?: RouteActionConfig;
+  readonly redirect?: { readonly responseCode: number; readonly pathRedirect: string; readonly hostRedirect: string; readonly schemeRedirect: string };
+  readonly directResponse?: { readonly status: number; readonly body: string };
+  readonly perFilterConfig: Readonly<Record<string, unknown>>;
+  readonly mirrorPolicies: readonly { readonly cluster: string; readonly percent: number }[];
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+export interface VirtualHostConfig {
+  readonly name: string;
+  readonly domains: readonly string[];
+  readonly routers: readonly RouteConfig[];
+  readonly perFilterConfig: Readonly<Record<string, unknown>>;
+  readonly requestHeadersToAdd: readonly HeaderValueOption[];
+  readonly requestHeadersToRemove: readonly string[];
+  readonly responseHeadersToAdd: readonly HeaderValueOption[];
+  readonly responseHeadersToRemove: readonly string[];
+}
+
+export interface RouterConfig {
+  readonly name: string;
+  readonly virtualHosts: readonly VirtualHostConfig[];
+  readonly requestHeadersToAdd: readonly HeaderValueOption[];
+  readonly requestHeadersToRemove: readonly string[];
+  readonly responseHeadersToAdd: readonly HeaderValueOption[];
+  readonly responseHeadersToRemove: readonly string[];
+}
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+
+export interface ServerConfig {
+  readonly name: string;
+  /** `stdout`, `stderr` or a file path; default stderr. */
+  readonly defaultLogPath: string;
+  readonly defaultLogLevel: LogLevel;
+  /** Drain time for graceful stop and listener removal; MOSN default 30 s. */
+  readonly gracefulTimeoutMs: number;
+  /** `processor`: worker count (`"auto"` → number of cores); used by the process-model work. */
+  readonly processor: number | 'auto';
+  readonly listeners: readonly ListenerConfig[];
+  readonly routers: readonly RouterConfig[];
+}
+
+export interface AdminConfig {
+  readonly address: TcpAddress;
+}
+
+/** The whole validated document. */
+export interface SkiffConfig {
+  readonly server: ServerConfig;
+  readonly clusters: readonly ClusterConfig[];
+  readonly admin?: AdminConfig;
+  readonly disableUpgrade: boolean;
+  readonly udsDir: string;
+  readonly pidFile: string;
+}

@@ -1,0 +1,115 @@
+/**
+ * API layer (plug-in SDK): the network-layer contracts. A `Connection` is one accepted (downstream)
+ * or initiated (upstream) byte stream; network filters sit on it in a read chain and a write chain.
+ * Envoy's model (envoy/network/filter.h) with Node's buffers. No runtime imports except constants.
+ */
+import type { ListenerConfig } from './config.js';
+
+/** What a filter returns from a callback. `Stop` = "I consumed this; later filters do not see it". */
+export const FilterStatus = { Continue: 0, Stop: 1 } as const;
+export type FilterStatus = (typeof FilterStatus)[keyof typeof FilterStatus];
+
+/** Connection lifecycle events, delivered to `ConnectionCallbacks.onEvent`. */
+export const ConnectionEvent = {
+  /** Upstream only: the TCP connect succeeded. */
+  Connected: 'connected',
+  /** Upstream only: the connect failed (refused, unreachable) or timed out; see `closeReason`. */
+  ConnectFailed: 'connect_failed',
+  /** The peer closed or reset the connection. */
+  RemoteClose: 'remote_close',
+  /** Skiff closed the connection (filter, idle timeout, drain, limit). */
+  LocalClose: 'local_close',
+} as const;
+export type ConnectionEvent = (typeof ConnectionEvent)[keyof typeof ConnectionEvent];
+
+/** How to close: `flush` writes what is buffered then FINs; `now` destroys (RST if data was pending). */
+export type CloseMode = 'flush' | 'now';
+
+/**
+ * Observer of one connection. Called synchronously from the event loop; may call back into the
+ * connection (re-entrant). Every callback is optional.
+ */
+export interface ConnectionCallbacks {
+  onEvent?(event: ConnectionEvent): void;
+  /** The write buffer went above the connection's buffer limit: stop producing (backpressure). */
+  onAboveWriteBufferHighWatermark?(): void;
+  /** The write buffer drained: producing may resume. */
+  onBelowWriteBufferLowWatermark?(): void;
+  /** The peer half-closed its side (FIN) while our side is still writable. */
+  onHalfClose?(): void;
+}
+
+/** Per-connection counters, read by stats and access logs. */
+export interface ConnectionCounters {
+  readonly bytesRead: number;
+  readonly bytesWritten: number;
+  readonly startTimeMs: number;
+}
+
+/** A downstream or upstream connection. All methods are safe to call after close (no-ops). */
+export interface Connection {
+  /** Process-unique id (MOSN `connection_id`). */
+  readonly id: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  /** Downstream: the accepting listener's name; upstream: the cluster name. */
+  readonly ownerName: string;
+  readonly counters: ConnectionCounters;
+  readonly closed: boolean;
+  /** Why the connection closed (`idle_timeout`, `reset`, `connect_timeout`, `ECONNREFUSED`, …); '' while open. */
+  readonly closeReason: string;
+
+  /**
+   * Write through the write-filter chain, then to the socket. Returns false when the write buffer
+   * is above the high watermark; `onBelowWriteBufferLowWatermark` follows when it drains.
+   */
+  write(data: Buffer): boolean;
+  /** Half-close: FIN after buffered data; reads continue until the peer closes too. */
+  endWrite(): void;
+  close(mode: CloseMode, reason?: string): void;
+  /** Stop (true) or resume (false) reading from the socket. Counted: n disables need n enables. */
+  readDisable(disabled: boolean): void;
+  addConnectionCallbacks(cb: ConnectionCallbacks): void;
+  addReadFilter(filter: ReadFilter): void;
+  addWriteFilter(filter: WriteFilter): void;
+  /** Idle timeout in ms (0 disables); reset by every read or write. */
+  setIdleTimeout(ms: number): void;
+}
+
+/** Handed to a read filter once, before `onNewConnection`. */
+export interface ReadFilterCallbacks {
+  readonly connection: Connection;
+}
+
+/** A network read filter. Called for each chunk read, in chain order, until one returns `Stop`. */
+export interface ReadFilter {
+  initializeReadFilterCallbacks?(callbacks: ReadFilterCallbacks): void;
+  /** Once per connection, after the chain is built. `Stop` ends iteration (a terminal filter's setup). */
+  onNewConnection?(): FilterStatus;
+  /**
+   * One chunk read from the socket. `endStream` = the peer half-closed (the chunk is then empty).
+   * The buffer may be kept (it is not reused), so it can be forwarded without a copy.
+   */
+  onData(data: Buffer, endStream: boolean): FilterStatus;
+}
+
+/** A network write filter: sees every chunk written, in chain order; `Stop` swallows the chunk. */
+export interface WriteFilter {
+  onWrite(data: Buffer): FilterStatus;
+}
+
+/** Given to a listener filter: the raw accepted socket before any network filter exists. */
+export interface ListenerFilterCallbacks {
+  readonly socket: import('node:net').Socket;
+  readonly listener: ListenerConfig;
+  /** Continue with the next listener filter (or build the filter chain); `false` closes the socket. */
+  continueFilterChain(success: boolean): void;
+}
+
+/** A listener filter runs on accept (TLS inspector, original-dst, PROXY protocol). */
+export interface ListenerFilter {
+  /** `Continue` = done, run the next one now; `Stop` = the filter calls `continueFilterChain` later. */
+  onAccept(callbacks: ListenerFilterCallbacks): FilterStatus;
+}

@@ -1,0 +1,18 @@
+/**
+ * Registry layer: THE list of built-in plug-ins. Adding a plug-in = one folder under
+ * src/extensions/<kind>/<name>/ and one line here. Order does not matter; duplicates throw.
+ */
+import type { Registries } from '../api/registry.js';
+import { ConnectionManagerFilterFactory } from '../extensions/network-filters/connection-manager/factory.js';
+import { TcpProxyFilterFactory } from '../extensions/network-filters/tcp-proxy/factory.js';
+import { RandomLoadBalancerFactory } from '../extensions/lb-policies/random/random.js';
+import { RoundRobinLoadBalancerFactory } from '../extensions/lb-policies/round-robin/round-robin.js';
+import { SimpleClusterTypeFactory } from '../extensions/cluster-types/simple/simple.js';
+
+export function registerBuiltins(r: Registries): void {
+  r.networkFilters.register(TcpProxyFilterFactory);
+  r.networkFilters.register(ConnectionManagerFilterFactory);
+  r.lbPolicies.register(RandomLoadBalancerFactory);
+  r.lbPolicies.register(RoundRobinLoadBalancerFactory);
+  r.clusterTypes.register(SimpleClusterTypeFactory);
+}
