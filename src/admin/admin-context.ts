@@ -1,0 +1,43 @@
+/**
+ * Admin layer: what the admin API needs from the running process. The admin layer may not import
+ * src/server/, so the server implements this interface and hands it in (dependency inversion).
+ */
+import type { LoggerRegistry, StatsSnapshot } from '../observability/index.js';
+
+/** What an applied live update changed, by resource name. */
+export interface ResourceNames {
+  readonly listeners: readonly string[];
+  readonly clusters: readonly string[];
+  readonly routers: readonly string[];
+}
+
+/** The reply of a successful live update: the new config version and what changed. */
+export interface ApplySummary {
+  readonly version: number;
+  readonly added: ResourceNames;
+  readonly updated: ResourceNames;
+  readonly removed: ResourceNames;
+}
+
+export interface AdminContext {
+  /** Skiff's version (`0.1.0`). */
+  readonly version: string;
+  readonly pid: number;
+  /** MOSN stage number (6 = Running). */
+  stage(): number;
+  /** True once every listener is bound and the config applied, until stopping starts. */
+  ready(): boolean;
+  /** True while the process drains (graceful stop): /health answers 503. */
+  draining(): boolean;
+  /** MOSN's stats JSON, optionally one metric type. */
+  statsSnapshot(type?: string): StatsSnapshot;
+  /** The running config's normalised document (not yet redacted) and its version. */
+  configDocument(): Readonly<Record<string, unknown>>;
+  configVersion(): number;
+  /**
+   * Validates `raw` as a whole new config document, diffs it with the running one and applies it.
+   * Rejects with a SkiffError/ConfigError whose message is the reason; then nothing changed.
+   */
+  applyDocument(raw: unknown): Promise<ApplySummary>;
+  readonly loggers: LoggerRegistry;
+}

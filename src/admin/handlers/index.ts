@@ -1,0 +1,31 @@
+/** Admin layer: every built-in admin endpoint, in the order `/` lists them. */
+import type { AdminHandler } from '../admin-handler.js';
+import { configDumpHandler } from './config-dump-handler.js';
+import { configHandler } from './config-handler.js';
+import { getLogLevelHandler } from './get-loglevel-handler.js';
+import { healthHandler } from './health-handler.js';
+import { createIndexHandler } from './index-handler.js';
+import { readyHandler } from './ready-handler.js';
+import { statesHandler } from './states-handler.js';
+import { statsHandler } from './stats-handler.js';
+import { updateConfigHandler } from './update-config-handler.js';
+import { updateLogLevelHandler } from './update-loglevel-handler.js';
+import { versionHandler } from './version-handler.js';
+
+export function builtinAdminHandlers(): AdminHandler[] {
+  const handlers: AdminHandler[] = [];
+  handlers.push(
+    createIndexHandler(() => handlers),
+    versionHandler,
+    configDumpHandler,
+    statsHandler,
+    statesHandler,
+    getLogLevelHandler,
+    updateLogLevelHandler,
+    readyHandler,
+    healthHandler,
+    configHandler,
+    updateConfigHandler,
+  );
+  return handlers;
+}

@@ -1,0 +1,147 @@
+/**
+ * CLI (main layer): `skiff start | validate | version | help`. Parses arguments, loads the config
+ * with the built-in registries, and either reports on it (validate) or starts the server and hands
+ * the process to the signal handlers (start). Every failure is one line on stderr,
+ * `skiff: <reason>`, and exit code 1.
+ */
+import { dirname, resolve } from 'node:path';
+import { ConfigError, formatIssue, SkiffError, type ConfigIssue } from './base/errors.js';
+import { loadConfigFile, type LoadResult } from './config/index.js';
+import { createBuiltinRegistries, installSignalHandlers, Server, skiffVersion } from './server/index.js';
+
+const HELP = `skiff — a network proxy that loads MOSN v2 configs
+
+Usage:
+  skiff start -c FILE [--strict]      start serving FILE (JSON, or YAML by .yaml/.yml)
+  skiff validate -c FILE [--strict]   check FILE: print warnings and errors, exit 0 if valid, 1 if not
+  skiff version                       print the version
+  skiff help | --help | -h            this help
+
+Options:
+  -c, --config FILE   config file (default: $MOSN_CONFIG)
+  --strict            treat config warnings (unknown keys, ignored features) as errors
+
+Signals (start): SIGTERM graceful stop (drains up to graceful_timeout), SIGINT/SIGQUIT fast stop,
+SIGUSR1 reopen log files, SIGHUP ignored (hot upgrade not implemented yet).
+
+Examples:
+  skiff validate -c configs/default.json --strict
+  skiff start -c configs/default.json
+  MOSN_CONFIG=mosn.json skiff start
+  curl http://127.0.0.1:34901/api/v1/states          # admin API of the default config
+  curl -X POST -H 'Content-Type: application/json' --data @new.json http://127.0.0.1:34901/api/v1/config
+`;
+
+interface Args {
+  command: string;
+  config: string | undefined;
+  strict: boolean;
+  help: boolean;
+}
+
+class UsageError extends Error {}
+
+function parseArgs(argv: readonly string[]): Args {
+  const args: Args = { command: '', config: undefined, strict: false, help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '-h' || a === '--help') args.help = true;
+    else if (a === '--strict') args.strict = true;
+    else if (a === '-v' || a === '--version') args.command ||= 'version';
+    else if (a === '-c' || a === '--config') {
+      const v = argv[++i];
+      if (v === undefined || v === '') throw new UsageError(`${a} needs a file name`);
+      args.config = v;
+    } else if (a.startsWith('--config=')) args.config = a.slice('--config='.length);
+    else if (a.startsWith('-')) throw new UsageError(`unknown option "${a}" (see skiff --help)`);
+    else if (args.command === '') args.command = a;
+    else throw new UsageError(`unexpected argument "${a}" (see skiff --help)`);
+  }
+  return args;
+}
+
+const fail = (message: string): number => {
+  process.stderr.write(`skiff: ${message}\n`);
+  return 1;
+};
+
+/** One line per config issue, each `skiff: path: message`; other errors as one line. */
+function reportError(err: unknown): number {
+  if (err instanceof ConfigError) {
+    for (const issue of err.issues) process.stderr.write(`skiff: ${formatIssue(issue)}\n`);
+    return 1;
+  }
+  if (err instanceof Error) return fail((err.message.split('\n')[0] ?? '').trim() || err.name);
+  return fail(String(err));
+}
+
+function configPath(args: Args): string {
+  const path = args.config ?? process.env['MOSN_CONFIG'];
+  if (path === undefined || path === '') throw new UsageError('no config file: use -c FILE (or set MOSN_CONFIG)');
+  return path;
+}
+
+async function validate(args: Args): Promise<number> {
+  const path = configPath(args);
+  const print = (kind: string, issues: readonly ConfigIssue[]): void => {
+    for (const i of issues) process.stdout.write(`${kind}: ${formatIssue(i)}\n`);
+  };
+  let result: LoadResult;
+  try {
+    result = await loadConfigFile(path, { registries: createBuiltinRegistries(), strict: args.strict });
+  } catch (err) {
+    if (err instanceof ConfigError) print('error', err.issues);
+    else if (err instanceof SkiffError && err.code === 'E_CONFIG_FILE') return fail(err.message);
+    else process.stdout.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stdout.write('config is invalid\n');
+    return 1;
+  }
+  print('warning', result.warnings);
+  print('note', result.notes);
+  process.stdout.write('config is valid\n');
+  return 0;
+}
+
+async function start(args: Args): Promise<number | undefined> {
+  const path = configPath(args);
+  const registries = createBuiltinRegistries();
+  const load = await loadConfigFile(path, { registries, strict: args.strict });
+  const server = await Server.start(load, { registries, baseDir: dirname(resolve(path)), strict: args.strict, configPath: path });
+  installSignalHandlers(server, { logger: server.logger });
+  return undefined; // keep running: the signal handlers end the process
+}
+
+export async function main(argv: readonly string[]): Promise<number | undefined> {
+  let args: Args;
+  try {
+    args = parseArgs(argv);
+  } catch (err) {
+    return reportError(err);
+  }
+  if (args.help || args.command === 'help' || args.command === '') {
+    process.stdout.write(HELP);
+    return args.command === '' && !args.help ? 1 : 0;
+  }
+  try {
+    switch (args.command) {
+      case 'version':
+        process.stdout.write(`skiff ${skiffVersion()} (node ${process.version})\n`);
+        return 0;
+      case 'validate':
+        return await validate(args);
+      case 'start':
+        return await start(args);
+      default:
+        return fail(`unknown command "${args.command}" (see skiff --help)`);
+    }
+  } catch (err) {
+    return reportError(err);
+  }
+}
+
+const code = await main(process.argv.slice(2));
+if (code !== undefined) {
+  process.exitCode = code;
+  // Let stdout/stderr drain, but never linger on a handle a failed start left behind.
+  setTimeout(() => process.exit(code), 500).unref();
+}

@@ -1,0 +1,247 @@
+/**
+ * Server layer: the composition root. It wires the observability, cluster manager, listeners and
+ * admin API for one validated config, runs the process stages, and applies live config updates.
+ * Each concern lives in its own file: listener-set.ts (binding and listener diffs), cluster-set.ts,
+ * filter-chain-builder.ts, admin-bridge.ts, signals.ts, stages.ts.
+ *
+ *   start:  Initing → logger, stats, clusters → Starting → every listener bound (all or nothing)
+ *           → admin bound → Running (/ready 200)
+ *   update: applyConfig(next) — one at a time — diff; bind added/moved listeners (fail → nothing
+ *           changed); clusters add/update; listeners update/drain; clusters removed; version + 1
+ *   stop:   stopGracefully (SIGTERM) drains up to graceful_timeout; stopNow (SIGINT/SIGQUIT)
+ */
+import type { SkiffConfig } from '../api/config.js';
+import type { Registries } from '../api/registry.js';
+import { AdminServer } from '../admin/index.js';
+import type { ApplySummary } from '../admin/index.js';
+import { diffConfigs, loadConfigDocument, type LoadResult } from '../config/index.js';
+import { formatIssue } from '../base/errors.js';
+import { LoggerRegistry, LogOutputs, ProcessLogger, StatsStore } from '../observability/index.js';
+import { ClusterManagerImpl } from '../upstream/cluster-manager.js';
+import { createAdminContext } from './admin-bridge.js';
+import { addClusters, applyClusterChanges, removeClusters } from './cluster-set.js';
+import { ListenerSet } from './listener-set.js';
+import { PidFile } from './pid-file.js';
+import { Stage, StageManager, stageName } from './stages.js';
+import { skiffVersion } from './version.js';
+
+export interface ServerOptions {
+  /** The registries the config was loaded with (custom `skiff_module` filters are registered there). */
+  readonly registries: Registries;
+  /** Directory relative paths resolve against (the config file's directory). */
+  readonly baseDir: string;
+  /** `--strict`: warnings in live updates are errors too. */
+  readonly strict?: boolean;
+  /** Shown in logs. */
+  readonly configPath?: string;
+}
+
+export class Server {
+  readonly stages: StageManager;
+  readonly stats = new StatsStore();
+  readonly loggers = new LoggerRegistry();
+  readonly logger: ProcessLogger;
+  readonly version = skiffVersion();
+  readonly #options: ServerOptions;
+  readonly #logOutputs: LogOutputs;
+  readonly #clusterManager: ClusterManagerImpl;
+  readonly #listeners: ListenerSet;
+  #current: LoadResult;
+  #configVersion = 1;
+  #admin: AdminServer | undefined;
+  #pidFile: PidFile | undefined;
+  #ready = false;
+  #draining = false;
+  /** Serialises live updates: one applies at a time, in arrival order. */
+  #updates: Promise<unknown> = Promise.resolve();
+  #stopped: Promise<void> | undefined;
+
+  private constructor(load: LoadResult, options: ServerOptions) {
+    this.#options = options;
+    this.#current = load;
+    this.stages = new StageManager(this.stats);
+    this.stages.set(Stage.ParamsParsed);
+    this.stages.set(Stage.Initing);
+    const server = load.config.server;
+    this.#logOutputs = new LogOutputs({ baseDir: options.baseDir });
+    this.logger = ProcessLogger.create({ output: this.#logOutputs.open(server.defaultLogPath, { pinned: true }), level: server.defaultLogLevel });
+    this.loggers.register(server.defaultLogPath, this.logger);
+    this.stages.onChange((next) => this.logger.info({ stage: stageName(next), state: next }, 'stage'));
+    this.#clusterManager = new ClusterManagerImpl({ registries: options.registries, stats: this.stats, logger: this.logger.child({ component: 'cluster_manager' }) });
+    this.#listeners = new ListenerSet({
+      registries: options.registries,
+      clusterManager: this.#clusterManager,
+      stats: this.stats,
+      logger: this.logger,
+      logOutputs: this.#logOutputs,
+    });
+  }
+
+  /** Builds and starts a server; rejects (with everything closed again) if any listener or admin cannot bind. */
+  static async start(load: LoadResult, options: ServerOptions): Promise<Server> {
+    const server = new Server(load, options);
+    try {
+      await server.#start();
+    } catch (err) {
+      // The caller (main) reports the error as one line; here only undo what was started.
+      await server.stopNow();
+      server.flushLogs();
+      throw err;
+    }
+    return server;
+  }
+
+  async #start(): Promise<void> {
+    const { config, warnings, notes } = this.#current;
+    for (const w of warnings) this.logger.warn({ path: w.path }, `config warning: ${formatIssue(w)}`);
+    for (const n of notes) this.logger.info({ path: n.path }, `config note: ${formatIssue(n)}`);
+    this.stages.set(Stage.PreStart);
+    addClusters(this.#clusterManager, config.clusters);
+    this.stages.set(Stage.Starting);
+    await this.#listeners.bindAll(config.server.listeners);
+    if (config.admin) {
+      this.#admin = new AdminServer({
+        address: config.admin.address,
+        context: createAdminContext(this),
+        logger: this.logger.child({ component: 'admin' }),
+      });
+      await this.#admin.listen();
+      this.logger.info({ address: `${config.admin.address.host}:${this.#admin.port}` }, 'admin API listening');
+    }
+    if (config.pidFile) {
+      this.#pidFile = new PidFile(config.pidFile, this.#options.baseDir);
+      this.#pidFile.write();
+    }
+    this.stages.set(Stage.AfterStart);
+    this.stages.set(Stage.Running);
+    this.#ready = true;
+    this.logger.info({ version: this.version, config: this.#options.configPath, configVersion: this.#configVersion }, 'skiff is running');
+  }
+
+  get config(): SkiffConfig {
+    return this.#current.config;
+  }
+  get document(): Readonly<Record<string, unknown>> {
+    return this.#current.document;
+  }
+  get configVersion(): number {
+    return this.#configVersion;
+  }
+  get ready(): boolean {
+    return this.#ready;
+  }
+  get draining(): boolean {
+    return this.#draining;
+  }
+  get gracefulTimeoutMs(): number {
+    return this.#current.config.server.gracefulTimeoutMs;
+  }
+  /** The admin server's bound port (0 when there is none). */
+  get adminPort(): number {
+    return this.#admin?.port ?? 0;
+  }
+  /** A running listener's bound address text (the real port when config said 0). */
+  listenerAddress(name: string): string | undefined {
+    return this.#listeners.get(name)?.boundAddress.text;
+  }
+
+  /** Validates a raw document with the same registries and options as at start, then applies it. */
+  async applyDocument(raw: unknown): Promise<ApplySummary> {
+    const next = await loadConfigDocument(raw, {
+      registries: this.#options.registries,
+      strict: this.#options.strict ?? false,
+      baseDir: this.#options.baseDir,
+      source: 'admin update',
+    });
+    return this.applyConfig(next);
+  }
+
+  /** Applies a validated config as a live update. Serialised; rejects (nothing changed) on a bind error. */
+  applyConfig(next: LoadResult): Promise<ApplySummary> {
+    const run = this.#updates.then(() => this.#apply(next));
+    this.#updates = run.catch(() => undefined);
+    return run;
+  }
+
+  async #apply(next: LoadResult): Promise<ApplySummary> {
+    if (this.stages.stopping) throw new Error('the server is stopping; update refused');
+    const prev = this.#current;
+    const diff = diffConfigs(prev.config, next.config);
+    const plan = await this.#listeners.prepare(diff.listeners);
+    try {
+      applyClusterChanges(this.#clusterManager, diff.clusters, this.logger);
+    } catch (err) {
+      this.#listeners.abort(plan);
+      throw err;
+    }
+    this.#listeners.commit(plan, next.config.server.gracefulTimeoutMs);
+    removeClusters(this.#clusterManager, diff.clusters.removed, this.logger);
+    this.#current = next;
+    this.#configVersion++;
+    if (prev.config.server.defaultLogLevel !== next.config.server.defaultLogLevel) this.logger.setLevel(next.config.server.defaultLogLevel);
+    if (prev.config.server.defaultLogPath !== next.config.server.defaultLogPath) {
+      this.logger.warn({ path: next.config.server.defaultLogPath }, 'default_log_path changes take effect at restart');
+    }
+    this.#logOutputs.retain(next.config.server.listeners.flatMap((l) => l.accessLogs.map((a) => a.path)));
+    for (const w of next.warnings) this.logger.warn({ path: w.path }, `config warning: ${formatIssue(w)}`);
+    const names = <T extends { name: string }>(xs: readonly T[]): string[] => xs.map((x) => x.name);
+    const summary: ApplySummary = {
+      version: this.#configVersion,
+      added: { listeners: names(diff.listeners.added), clusters: names(diff.clusters.added), routers: names(diff.routers.added) },
+      updated: {
+        listeners: diff.listeners.updated.map((u) => u.next.name),
+        clusters: diff.clusters.updated.map((u) => u.next.name),
+        routers: diff.routers.updated.map((u) => u.next.name),
+      },
+      removed: { listeners: names(diff.listeners.removed), clusters: names(diff.clusters.removed), routers: names(diff.routers.removed) },
+    };
+    this.logger.info({ ...summary }, 'config update applied');
+    return summary;
+  }
+
+  /** SIGTERM: stop accepting everywhere, let connections finish up to graceful_timeout, close the rest. */
+  stopGracefully(): Promise<void> {
+    this.#stopped ??= this.#stopGracefully();
+    return this.#stopped;
+  }
+
+  async #stopGracefully(): Promise<void> {
+    this.stages.set(Stage.BeforeStop);
+    this.#ready = false;
+    this.#draining = true;
+    this.stages.set(Stage.GracefulStopping);
+    await this.#listeners.drainAll(this.gracefulTimeoutMs);
+    await this.#finalStop();
+  }
+
+  /** SIGINT/SIGQUIT (and failed start): close everything now. */
+  async stopNow(): Promise<void> {
+    this.#ready = false;
+    this.#draining = true;
+    this.#listeners.closeAll();
+    if (this.#stopped) {
+      // A graceful stop is under way: its drains were just cut short; let it finish.
+      return this.#stopped;
+    }
+    this.#stopped = this.#finalStop();
+    return this.#stopped;
+  }
+
+  async #finalStop(): Promise<void> {
+    this.stages.set(Stage.Stopping);
+    this.#listeners.closeAll();
+    this.#clusterManager.close();
+    await this.#admin?.close();
+    this.#pidFile?.remove();
+    this.stages.set(Stage.AfterStop);
+    this.stages.set(Stage.Stopped);
+  }
+
+  reopenLogs(): void {
+    this.#logOutputs.reopenAll();
+  }
+
+  flushLogs(): void {
+    this.#logOutputs.flushSync();
+  }
+}
