@@ -1,0 +1,474 @@
+/**
+ * Network layer: `SocketConnection`, the one `Connection` implementation, over a `net.Socket` opened
+ * with `allowHalfOpen`. It owns the read and write filter chains, the connection callbacks, the
+ * write-buffer watermarks, counted read-disable, half-close, the idle timer and the byte counters.
+ * Downstream connections are built by `ActiveListener`; upstream ones by `ClientConnection`.
+ *
+ *   socket 'data' ─▶ read filters (in order, until Stop) ─▶ terminal filter (tcp_proxy, proxy)
+ *   write(data)   ─▶ write filters (in order, until Stop) ─▶ socket.write ─▶ watermark check
+ *
+ * Containment rule: every socket error is caught here and becomes a close with `closeReason`;
+ * every filter or callback invocation is wrapped, so a throwing plug-in closes only its own
+ * connection and is logged. Nothing escapes an event handler.
+ */
+import type { Socket } from 'node:net';
+import {
+  ConnectionEvent,
+  FilterStatus,
+  type CloseMode,
+  type Connection,
+  type ConnectionCallbacks,
+  type ConnectionCounters,
+  type ReadFilter,
+  type WriteFilter,
+} from '../../api/network.js';
+import type { Address } from '../../api/config.js';
+import type { Counter, Logger } from '../../api/observability.js';
+
+/** Process-unique connection ids (MOSN `connection_id`), shared by downstream and upstream. */
+let nextConnectionId = 1;
+
+const EMPTY = Buffer.alloc(0);
+
+/** How long a `close('flush')` may wait for the peer to take the buffered bytes before a hard close. */
+const FLUSH_TIMEOUT_MS = 15_000;
+
+export interface SocketConnectionOptions {
+  /** Listener name (downstream) or cluster name (upstream). */
+  readonly ownerName: string;
+  /** Write-buffer high watermark; the low watermark is half of it. */
+  readonly bufferLimitBytes: number;
+  readonly logger: Logger;
+  /** Bumped by the number of bytes read (listener, cluster and host counters). */
+  readonly bytesReadCounters?: readonly Counter[];
+  readonly bytesWrittenCounters?: readonly Counter[];
+  /** Called once, after the close (or connect-failure) event reached every callback. */
+  readonly onClose?: (connection: SocketConnection, event: ConnectionEvent) => void;
+  /** Upstream: connect the (fresh) socket to this address; `Connected`/`ConnectFailed` follow. */
+  readonly connectTo?: Address;
+  readonly connectTimeoutMs?: number;
+  /** Local address text to report when the socket has none (unix listeners: the path). */
+  readonly localAddressFallback?: string;
+}
+
+class MutableCounters implements ConnectionCounters {
+  bytesRead = 0;
+  bytesWritten = 0;
+  readonly startTimeMs = Date.now();
+}
+
+const State = { Connecting: 0, Open: 1, Closed: 2 } as const;
+type State = (typeof State)[keyof typeof State];
+
+export class SocketConnection implements Connection {
+  readonly id = nextConnectionId++;
+  readonly ownerName: string;
+  readonly counters = new MutableCounters();
+  remoteAddress = '';
+  remotePort = 0;
+  localAddress = '';
+  localPort = 0;
+
+  readonly #socket: Socket;
+  readonly #logger: Logger;
+  readonly #limitBytes: number;
+  readonly #lowWatermarkBytes: number;
+  readonly #bytesReadCounters: readonly Counter[];
+  readonly #bytesWrittenCounters: readonly Counter[];
+  readonly #onCloseHook: ((connection: SocketConnection, event: ConnectionEvent) => void) | undefined;
+  readonly #localFallback: string;
+
+  readonly #readFilters: ReadFilter[] = [];
+  readonly #writeFilters: WriteFilter[] = [];
+  readonly #callbacks: ConnectionCallbacks[] = [];
+
+  #state: State;
+  #started = false;
+  #readDisableCount = 0;
+  /** The peer sent FIN (socket 'end'). */
+  #readEnded = false;
+  /** We called `endWrite()` / `end()`. */
+  #writeEnded = false;
+  /** Our FIN went out (socket 'finish'). */
+  #writeFinished = false;
+  #aboveHighWatermark = false;
+  #closeReason = '';
+  #idleTimeoutMs = 0;
+  #idleTimer: NodeJS.Timeout | undefined;
+  #connectTimer: NodeJS.Timeout | undefined;
+  #flushTimer: NodeJS.Timeout | undefined;
+
+  constructor(socket: Socket, options: SocketConnectionOptions) {
+    this.#socket = socket;
+    this.ownerName = options.ownerName;
+    this.#logger = options.logger;
+    this.#limitBytes = Math.max(1, options.bufferLimitBytes);
+    this.#lowWatermarkBytes = Math.floor(this.#limitBytes / 2);
+    this.#bytesReadCounters = options.bytesReadCounters ?? [];
+    this.#bytesWrittenCounters = options.bytesWrittenCounters ?? [];
+    this.#onCloseHook = options.onClose;
+    this.#localFallback = options.localAddressFallback ?? '';
+
+    socket.on('error', this.#onError);
+    socket.on('end', this.#onEnd);
+    socket.on('finish', this.#onFinish);
+    socket.on('close', this.#onSocketClose);
+
+    if (options.connectTo === undefined) {
+      this.#state = State.Open;
+      this.#captureAddresses();
+      socket.setNoDelay(true);
+      return;
+    }
+    this.#state = State.Connecting;
+    const target = options.connectTo;
+    this.remoteAddress = target.kind === 'tcp' ? target.host : target.path;
+    this.remotePort = target.kind === 'tcp' ? target.port : 0;
+    socket.once('connect', this.#onConnect);
+    const timeoutMs = options.connectTimeoutMs ?? 0;
+    if (timeoutMs > 0) {
+      this.#connectTimer = setTimeout(this.#onConnectTimeout, timeoutMs);
+      this.#connectTimer.unref();
+    }
+    try {
+      if (target.kind === 'tcp') socket.connect({ host: target.host, port: target.port });
+      else socket.connect({ path: target.path });
+    } catch (err) {
+      // Bad arguments throw synchronously; report asynchronously so callers can attach callbacks first.
+      const reason = errorReason(err);
+      process.nextTick(() => this.#failConnect(reason));
+    }
+  }
+
+  get closed(): boolean {
+    return this.#state === State.Closed;
+  }
+
+  get closeReason(): string {
+    return this.#closeReason;
+  }
+
+  /** Bytes accepted by `write()` but not yet handed to the kernel. */
+  get writeBufferedBytes(): number {
+    return this.#socket.writableLength;
+  }
+
+  get readDisabled(): boolean {
+    return this.#readDisableCount > 0;
+  }
+
+  addConnectionCallbacks(cb: ConnectionCallbacks): void {
+    this.#callbacks.push(cb);
+  }
+
+  addReadFilter(filter: ReadFilter): void {
+    this.#readFilters.push(filter);
+    if (filter.initializeReadFilterCallbacks) {
+      try {
+        filter.initializeReadFilterCallbacks({ connection: this });
+      } catch (err) {
+        this.#pluginFailed(err, 'initializeReadFilterCallbacks');
+      }
+    }
+  }
+
+  addWriteFilter(filter: WriteFilter): void {
+    this.#writeFilters.push(filter);
+  }
+
+  /**
+   * Runs `onNewConnection` on the read filters (until one returns `Stop`) and starts reading,
+   * honouring any `readDisable(true)` issued so far. Called once: by the listener after the chain
+   * is built (downstream), or on connect (upstream).
+   */
+  start(): void {
+    if (this.#started || this.#state !== State.Open) return;
+    this.#started = true;
+    for (const f of this.#readFilters) {
+      if (!f.onNewConnection) continue;
+      let status: FilterStatus;
+      try {
+        status = f.onNewConnection();
+      } catch (err) {
+        this.#pluginFailed(err, 'onNewConnection');
+        return;
+      }
+      if (this.#state !== State.Open) return;
+      if (status === FilterStatus.Stop) break;
+    }
+    if (this.#state !== State.Open) return;
+    if (this.#readDisableCount > 0) this.#socket.pause();
+    // Attaching 'data' switches the socket to flowing mode unless it was paused just above.
+    this.#socket.on('data', this.#onData);
+    this.#refreshIdle();
+  }
+
+  write(data: Buffer): boolean {
+    if (this.#state === State.Closed || this.#writeEnded) return false;
+    for (const f of this.#writeFilters) {
+      let status: FilterStatus;
+      try {
+        status = f.onWrite(data);
+      } catch (err) {
+        this.#pluginFailed(err, 'onWrite');
+        return false;
+      }
+      if (this.closed) return false;
+      if (status === FilterStatus.Stop) return !this.#aboveHighWatermark;
+    }
+    const n = data.length;
+    if (n === 0) return !this.#aboveHighWatermark;
+    this.counters.bytesWritten += n;
+    for (const c of this.#bytesWrittenCounters) c.inc(n);
+    this.#idleTimer?.refresh();
+    this.#socket.write(data, this.#onFlushed);
+    if (!this.#aboveHighWatermark && this.#socket.writableLength > this.#limitBytes) {
+      this.#aboveHighWatermark = true;
+      this.#emitWatermark(true);
+    }
+    return !this.#aboveHighWatermark;
+  }
+
+  endWrite(): void {
+    if (this.#state === State.Closed || this.#writeEnded) return;
+    this.#writeEnded = true;
+    this.#socket.end();
+  }
+
+  close(mode: CloseMode, reason = 'local'): void {
+    if (this.#state === State.Closed) return;
+    const socket = this.#socket;
+    if (mode === 'flush' && this.#state === State.Open && !socket.destroyed && !this.#writeFinished) {
+      // Stop reading, FIN after the buffered bytes, destroy on 'finish' (or at the flush timeout).
+      socket.pause();
+      if (!this.#writeEnded) {
+        this.#writeEnded = true;
+        socket.end();
+      }
+      this.#flushTimer = setTimeout(() => socket.destroy(), FLUSH_TIMEOUT_MS);
+      this.#flushTimer.unref();
+    } else {
+      socket.destroy();
+    }
+    this.#finish(ConnectionEvent.LocalClose, reason);
+  }
+
+  readDisable(disabled: boolean): void {
+    if (this.#state === State.Closed) return;
+    if (disabled) {
+      if (++this.#readDisableCount === 1 && this.#started) this.#socket.pause();
+      return;
+    }
+    if (this.#readDisableCount === 0) return;
+    if (--this.#readDisableCount === 0 && this.#started) this.#socket.resume();
+  }
+
+  setIdleTimeout(ms: number): void {
+    this.#idleTimeoutMs = ms > 0 ? ms : 0;
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+    if (this.#idleTimeoutMs > 0 && this.#state !== State.Closed) {
+      this.#idleTimer = setTimeout(this.#onIdle, this.#idleTimeoutMs);
+      this.#idleTimer.unref();
+    }
+  }
+
+  // ── socket events (arrow fields: bound once per connection, never per chunk) ──
+
+  readonly #onData = (chunk: Buffer): void => {
+    if (this.#state !== State.Open) return;
+    const n = chunk.length;
+    this.counters.bytesRead += n;
+    for (const c of this.#bytesReadCounters) c.inc(n);
+    this.#idleTimer?.refresh();
+    this.#dispatchRead(chunk, false);
+  };
+
+  readonly #onEnd = (): void => {
+    this.#readEnded = true;
+    if (this.#state !== State.Open) return;
+    if (this.#readFilters.length === 0) {
+      // Nobody consumes this connection: the peer is done, so are we.
+      this.close('flush', 'eof');
+      return;
+    }
+    this.#dispatchRead(EMPTY, true);
+    if (this.#state !== State.Open) return;
+    for (const cb of this.#callbacks) {
+      if (!cb.onHalfClose) continue;
+      try {
+        cb.onHalfClose();
+      } catch (err) {
+        this.#pluginFailed(err, 'onHalfClose');
+        return;
+      }
+      if (this.#state !== State.Open) return;
+    }
+    if (this.#writeFinished) this.#closeBothDone(ConnectionEvent.RemoteClose);
+  };
+
+  readonly #onFinish = (): void => {
+    this.#writeFinished = true;
+    if (this.#state === State.Closed) {
+      // A flushing close: everything went out.
+      this.#socket.destroy();
+      return;
+    }
+    if (this.#readEnded) this.#closeBothDone(ConnectionEvent.LocalClose);
+  };
+
+  readonly #onFlushed = (err?: Error | null): void => {
+    if (err || !this.#aboveHighWatermark || this.#state === State.Closed) return;
+    if (this.#socket.writableLength <= this.#lowWatermarkBytes) {
+      this.#aboveHighWatermark = false;
+      this.#emitWatermark(false);
+    }
+  };
+
+  readonly #onError = (err: Error): void => {
+    if (this.#state === State.Connecting) {
+      this.#failConnect(errorReason(err));
+      return;
+    }
+    this.#socket.destroy();
+    if (this.#state === State.Closed) return;
+    this.#finish(ConnectionEvent.RemoteClose, errorReason(err));
+  };
+
+  readonly #onSocketClose = (hadError: boolean): void => {
+    this.#clearTimers();
+    if (this.#state === State.Closed) return;
+    if (this.#state === State.Connecting) {
+      this.#failConnect('closed');
+      return;
+    }
+    this.#finish(ConnectionEvent.RemoteClose, hadError ? 'reset' : 'eof');
+  };
+
+  readonly #onConnect = (): void => {
+    if (this.#state !== State.Connecting) return;
+    if (this.#connectTimer) clearTimeout(this.#connectTimer);
+    this.#connectTimer = undefined;
+    this.#state = State.Open;
+    this.#captureAddresses();
+    this.#socket.setNoDelay(true);
+    this.#emitEvent(ConnectionEvent.Connected);
+    this.start();
+  };
+
+  readonly #onConnectTimeout = (): void => {
+    this.#connectTimer = undefined;
+    if (this.#state === State.Connecting) this.#failConnect('connect_timeout');
+  };
+
+  readonly #onIdle = (): void => {
+    this.#idleTimer = undefined;
+    if (this.#state === State.Closed) return;
+    this.close('now', 'idle_timeout');
+  };
+
+  // ── internals ──
+
+  #dispatchRead(data: Buffer, endStream: boolean): void {
+    for (const f of this.#readFilters) {
+      let status: FilterStatus;
+      try {
+        status = f.onData(data, endStream);
+      } catch (err) {
+        this.#pluginFailed(err, 'onData');
+        return;
+      }
+      if (status === FilterStatus.Stop || this.#state !== State.Open) return;
+    }
+  }
+
+  #closeBothDone(event: ConnectionEvent): void {
+    this.#socket.destroy();
+    this.#finish(event, 'eof');
+  }
+
+  #failConnect(reason: string): void {
+    if (this.#state !== State.Connecting) return;
+    this.#socket.destroy();
+    this.#finish(ConnectionEvent.ConnectFailed, reason);
+  }
+
+  #finish(event: ConnectionEvent, reason: string): void {
+    if (this.#state === State.Closed) return;
+    this.#state = State.Closed;
+    this.#closeReason = reason;
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+    if (this.#connectTimer) clearTimeout(this.#connectTimer);
+    this.#connectTimer = undefined;
+    this.#emitEvent(event);
+    if (this.#onCloseHook) {
+      try {
+        this.#onCloseHook(this, event);
+      } catch (err) {
+        this.#logger.error({ err, connectionId: this.id }, 'connection close hook threw');
+      }
+    }
+  }
+
+  #emitEvent(event: ConnectionEvent): void {
+    for (const cb of this.#callbacks) {
+      if (!cb.onEvent) continue;
+      try {
+        cb.onEvent(event);
+      } catch (err) {
+        this.#pluginFailed(err, 'onEvent');
+      }
+    }
+  }
+
+  #emitWatermark(above: boolean): void {
+    for (const cb of this.#callbacks) {
+      try {
+        if (above) cb.onAboveWriteBufferHighWatermark?.();
+        else cb.onBelowWriteBufferLowWatermark?.();
+      } catch (err) {
+        this.#pluginFailed(err, above ? 'onAboveWriteBufferHighWatermark' : 'onBelowWriteBufferLowWatermark');
+        return;
+      }
+    }
+  }
+
+  /** A plug-in threw: log it and close this connection only. */
+  #pluginFailed(err: unknown, where: string): void {
+    this.#logger.error({ err, connectionId: this.id, owner: this.ownerName, where }, 'network filter threw; closing its connection');
+    if (this.#state !== State.Closed) {
+      this.#socket.destroy();
+      this.#finish(ConnectionEvent.LocalClose, 'filter_error');
+    }
+  }
+
+  #refreshIdle(): void {
+    if (this.#idleTimeoutMs > 0 && !this.#idleTimer) this.setIdleTimeout(this.#idleTimeoutMs);
+    else this.#idleTimer?.refresh();
+  }
+
+  #clearTimers(): void {
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    if (this.#connectTimer) clearTimeout(this.#connectTimer);
+    if (this.#flushTimer) clearTimeout(this.#flushTimer);
+    this.#idleTimer = this.#connectTimer = this.#flushTimer = undefined;
+  }
+
+  #captureAddresses(): void {
+    const s = this.#socket;
+    if (s.remoteAddress !== undefined) {
+      this.remoteAddress = s.remoteAddress;
+      this.remotePort = s.remotePort ?? 0;
+    }
+    this.localAddress = s.localAddress ?? this.#localFallback;
+    this.localPort = s.localPort ?? 0;
+  }
+}
+
+/** `ECONNRESET` → `reset`; other errno codes as they are (`ECONNREFUSED`, `EPIPE`, `ETIMEDOUT`). */
+export function errorReason(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'ECONNRESET') return 'reset';
+  return typeof code === 'string' ? code : 'error';
+}
