@@ -47,7 +47,13 @@ export const listenerSchema = z.object({
   ...policyShape('listener'),
   name: z.string().optional(),
   type: z.string().default(''),
-  address: z.string({ error: (i) => (i.input === undefined ? 'is required' : 'address must be a string like "127.0.0.1:2045"') }),
+  // Checked here when it can only be host:port (so its error is reported even if a sibling fails);
+  // a string without a colon may be a unix path, which depends on `network`: checked below.
+  address: z.string({ error: (i) => (i.input === undefined ? 'is required' : 'address must be a string like "127.0.0.1:2045"') })
+    .superRefine((s, ctx) => {
+      const r = s.includes(':') ? tryParseAddress(s) : undefined;
+      if (typeof r === 'string') ctx.addIssue({ code: 'custom', message: r });
+    }),
   network: z.string().default('tcp'),
   bind_port: z.boolean().optional(),
   reuseport: ignored('reuseport (SO_REUSEPORT) is not used: one process binds each listener'),
