@@ -63,7 +63,9 @@ function parseJson(text: string, source: string): unknown {
     const reason = message
       .replace(/ in JSON at position \d+.*$/s, '')
       .replace(/, ".*" is not valid JSON$/s, '')
-      .replace(/ \(line \d+ column \d+\)$/, '');
+      .replace(/ \(line \d+ column \d+\)$/, '')
+      .replace(/\r/g, '\\r')
+      .replace(/\n/g, '\\n');
     const { line, col } = lineCol(text, offset);
     throw new SkiffError(ErrorCode.ConfigSyntax, `${source}:${line}:${col}: ${reason}`, { cause: err });
   }
