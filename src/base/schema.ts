@@ -10,12 +10,18 @@
  * every plug-in's `parseConfig` (plug-ins may import base/).
  */
 import { z } from 'zod';
-import type { ParseContext } from '../api/extension.js';
 import { parseGoDuration } from './duration.js';
 import { suggestion } from './did-you-mean.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
 
 const IGNORED = 'skiff:ignored:';
+
+/** Where issues go while parsing; api's `ParseContext` satisfies it (base cannot import api). */
+export interface SchemaContext {
+  readonly path: string;
+  warn(path: string, message: string): void;
+  note(path: string, message: string): void;
+}
 
 /** A key MOSN (or Skiff) accepts but ignores: present → a note, never an error. */
 export function ignored(reason: string) {
@@ -80,7 +86,7 @@ function descriptionOf(schema: AnySchema): string | undefined {
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Renames keys to the schema's spelling and drops unknown ones (reporting them). Pure: returns a copy. */
-export function normalise(schema: AnySchema, value: unknown, path: string, ctx: Pick<ParseContext, 'warn' | 'note'>): unknown {
+export function normalise(schema: AnySchema, value: unknown, path: string, ctx: Pick<SchemaContext, 'warn' | 'note'>): unknown {
   const s = unwrap(schema);
   const def = defOf(s);
   if (def.type === 'object' && isPlainObject(value)) {
@@ -159,7 +165,7 @@ function messageOf(issue: z.core.$ZodIssue): string {
  * Normalises `raw` with MOSN's key semantics, validates it, and returns the typed result. Throws
  * `ConfigError` listing every issue with its path under `ctx.path`.
  */
-export function parseWithSchema<S extends AnySchema>(schema: S, raw: unknown, ctx: Pick<ParseContext, 'path' | 'warn' | 'note'>): z.output<S> {
+export function parseWithSchema<S extends AnySchema>(schema: S, raw: unknown, ctx: SchemaContext): z.output<S> {
   const value = normalise(schema, raw, ctx.path, ctx);
   const result = z.safeParse(schema, value);
   if (!result.success) throw new ConfigError(zodIssues(result.error, ctx.path));
