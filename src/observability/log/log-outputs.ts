@@ -14,9 +14,8 @@ import { pino } from 'pino';
 import { ErrorCode, SkiffError } from '../../base/errors.js';
 
 /** What pino.destination returns (SonicBoom); only the members Skiff uses. */
-export interface LogWriter {
+interface LogWriter {
   write(data: string): boolean;
-  reopen(file?: string): void;
   flushSync(): void;
   end(): void;
   on(event: string, fn: (...args: unknown[]) => void): unknown;
@@ -25,27 +24,43 @@ export interface LogWriter {
 export interface LogOutput {
   /** `stdout`, `stderr`, or the resolved file path. */
   readonly path: string;
-  readonly writer: LogWriter;
   /** Lines dropped because the buffer was full (the destination is slower than the producers). */
   readonly droppedLines: number;
   /** Last write/open error, '' if none. */
   readonly lastError: string;
   /** True once `retain()` closed it; `write` is then a no-op. */
   readonly closed: boolean;
-  /** Append one line (with its newline); never throws, drops when closed or full. */
+  /** Append text (whole lines, with their newline); never throws, drops when closed or full. */
   write(line: string): void;
 }
 
+/**
+ * One destination. Reopening swaps in a fresh writer and ends the old one (which flushes what it
+ * still buffers to the old, possibly renamed, file), so nothing is lost and no write waits.
+ */
 class ActiveLogOutput implements LogOutput {
   readonly path: string;
-  readonly writer: LogWriter;
   droppedLines = 0;
   lastError = '';
   closed = false;
   pinned = false;
-  constructor(path: string, writer: LogWriter) {
+  readonly #maxBufferBytes: number;
+  #writer: LogWriter;
+
+  constructor(path: string, maxBufferBytes: number) {
     this.path = path;
-    this.writer = writer;
+    this.#maxBufferBytes = maxBufferBytes;
+    this.#writer = this.#open();
+  }
+
+  #open(): LogWriter {
+    const path = this.path;
+    const isStd = path === 'stdout' || path === 'stderr';
+    const writer = pino.destination(
+      isStd
+        ? { dest: path === 'stdout' ? 1 : 2, sync: false, maxLength: this.#maxBufferBytes }
+        : { dest: path, sync: false, mkdir: true, append: true, maxLength: this.#maxBufferBytes },
+    ) as unknown as LogWriter;
     // A destination error (disk full, EPIPE on a closed stdout) must never crash the proxy.
     writer.on('error', (err: unknown) => {
       this.lastError = err instanceof Error ? err.message : String(err);
@@ -53,14 +68,45 @@ class ActiveLogOutput implements LogOutput {
     writer.on('drop', () => {
       this.droppedLines++;
     });
+    return writer;
   }
+
   write(line: string): void {
     if (this.closed) return;
     try {
-      this.writer.write(line);
+      this.#writer.write(line);
     } catch (err) {
       this.lastError = (err as Error).message;
     }
+  }
+
+  reopen(): void {
+    if (this.closed || this.path === 'stdout' || this.path === 'stderr') return;
+    const old = this.#writer;
+    this.#writer = this.#open();
+    endQuietly(old);
+  }
+
+  flushSync(): void {
+    if (this.closed) return;
+    try {
+      this.#writer.flushSync();
+    } catch {
+      /* not open yet, or the destination is gone: nothing more can be done at exit */
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    endQuietly(this.#writer);
+  }
+}
+
+function endQuietly(writer: LogWriter): void {
+  try {
+    writer.end();
+  } catch {
+    /* already closed */
   }
 }
 
@@ -98,10 +144,7 @@ export class LogOutputs {
       if (options.pinned) existing.pinned = true;
       return existing;
     }
-    let writer: LogWriter;
-    if (key === 'stdout' || key === 'stderr') {
-      writer = pino.destination({ dest: key === 'stdout' ? 1 : 2, sync: false, maxLength: this.#maxBufferBytes }) as unknown as LogWriter;
-    } else {
+    if (key !== 'stdout' && key !== 'stderr') {
       try {
         mkdirSync(dirname(key), { recursive: true });
         closeSync(openSync(key, 'a'));
@@ -109,9 +152,8 @@ export class LogOutputs {
         const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
         throw new SkiffError(ErrorCode.Config, `cannot open log file "${path}": ${reason}`, { cause: err });
       }
-      writer = pino.destination({ dest: key, sync: false, mkdir: true, append: true, maxLength: this.#maxBufferBytes }) as unknown as LogWriter;
     }
-    const output = new ActiveLogOutput(key, writer);
+    const output = new ActiveLogOutput(key, this.#maxBufferBytes);
     output.pinned = options.pinned ?? false;
     this.#outputs.set(key, output);
     return output;
@@ -119,14 +161,7 @@ export class LogOutputs {
 
   /** SIGUSR1: reopen every file output (stdout/stderr need nothing). */
   reopenAll(): void {
-    for (const o of this.#outputs.values()) {
-      if (o.path === 'stdout' || o.path === 'stderr' || o.closed) continue;
-      try {
-        o.writer.reopen();
-      } catch (err) {
-        o.lastError = (err as Error).message;
-      }
-    }
+    for (const o of this.#outputs.values()) o.reopen();
   }
 
   /** Close file outputs no longer named by any config (after a live update); stdout/stderr stay. */
@@ -136,25 +171,13 @@ export class LogOutputs {
     for (const [key, o] of this.#outputs) {
       if (keep.has(key) || o.pinned || key === 'stdout' || key === 'stderr') continue;
       this.#outputs.delete(key);
-      o.closed = true;
-      try {
-        o.writer.end();
-      } catch {
-        /* already closed */
-      }
+      o.close();
     }
   }
 
   /** Write out every buffered line now (process exit). Never throws. */
   flushSync(): void {
-    for (const o of this.#outputs.values()) {
-      if (o.closed) continue;
-      try {
-        o.writer.flushSync();
-      } catch {
-        /* not open yet, or the destination is gone: nothing more can be done at exit */
-      }
-    }
+    for (const o of this.#outputs.values()) o.flushSync();
   }
 
   outputs(): Iterable<LogOutput> {

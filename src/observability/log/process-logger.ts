@@ -52,7 +52,7 @@ export class ProcessLogger implements Logger {
         timestamp: pino.stdTimeFunctions.isoTime,
         formatters: { level: (label) => ({ level: label }) },
       },
-      options.output.writer as unknown as pino.DestinationStream,
+      { write: (line: string) => options.output.write(line) },
     );
     return new ProcessLogger(p, new LevelGate(options.level));
   }
