@@ -127,9 +127,22 @@ export class SkiffProcess {
 
   /** The port a listener was last bound to (from its "listener bound" log line). */
   listenerPort(name: string): number {
+    return this.listener(name).port;
+  }
+
+  /** Waits for a listener's "listener bound" line (logs are asynchronous), returns its port. */
+  async waitForListener(name: string): Promise<number> {
+    await this.waitFor(() => this.logs.some((l) => l.msg === 'listener bound' && l['listener'] === name), 5000, `listener ${name}`);
+    return this.listenerPort(name);
+  }
+
+  /** Host and port a listener was last bound to. */
+  listener(name: string): { host: string; port: number } {
     const line = [...this.logs].reverse().find((l) => l.msg === 'listener bound' && l['listener'] === name);
     if (!line) throw new Error(`listener ${name} not bound; stderr: ${this.stderr.slice(-2000)}`);
-    return Number(String(line['address']).split(':').pop());
+    const text = String(line['address']);
+    const at = text.lastIndexOf(':');
+    return { host: text.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(text.slice(at + 1)) };
   }
 
   get adminPort(): number {
@@ -235,11 +248,11 @@ export function slowStreamer(totalBytes: number, durationMs: number, onHash?: (h
 }
 
 /** Connects, optionally sends, and collects everything until the peer ends; returns bytes and sha256. */
-export function tcpCollect(port: number, send?: Buffer): Promise<{ bytes: number; sha256: string; error?: string }> {
+export function tcpCollect(port: number, send?: Buffer, host = '127.0.0.1'): Promise<{ bytes: number; sha256: string; error?: string }> {
   return new Promise((resolve) => {
     const hash = createHash('sha256');
     let bytes = 0;
-    const s = net.connect(port, '127.0.0.1', () => {
+    const s = net.connect(port, host, () => {
       if (send) s.write(send);
     });
     s.on('data', (d: Buffer) => {
@@ -253,11 +266,11 @@ export function tcpCollect(port: number, send?: Buffer): Promise<{ bytes: number
 }
 
 /** Sends `payload` through an echo path and checks the same bytes come back. */
-export function echoRoundTrip(port: number, payload: Buffer): Promise<boolean> {
+export function echoRoundTrip(port: number, payload: Buffer, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
     const got: Buffer[] = [];
     let n = 0;
-    const s = net.connect(port, '127.0.0.1', () => s.write(payload));
+    const s = net.connect(port, host, () => s.write(payload));
     s.on('data', (d: Buffer) => {
       got.push(d);
       n += d.length;
