@@ -26,11 +26,20 @@ export function dumpParts(document: Readonly<Doc>): { mosn_config: Doc; listener
   const doc = redactDocument(document as Doc) as Doc;
   const server = list(doc['servers'])[0] ?? {};
   const clusterManager = isObject(doc['cluster_manager']) ? doc['cluster_manager'] : {};
+  // MOSN registers the legacy `connection_manager` filter's config as a router configuration too.
+  const legacyRouters: Doc[] = [];
+  for (const listener of list(server['listeners'])) {
+    for (const chain of list(listener['filter_chains'])) {
+      for (const filter of list(chain['filters'])) {
+        if (filter['type'] === 'connection_manager' && isObject(filter['config'])) legacyRouters.push(filter['config']);
+      }
+    }
+  }
   return {
     mosn_config: doc,
     listener: byName(list(server['listeners']), 'name'),
     cluster: byName(list(clusterManager['clusters']), 'name'),
-    routers: byName(list(server['routers']), 'router_config_name'),
+    routers: byName([...legacyRouters, ...list(server['routers'])], 'router_config_name'),
   };
 }
 
