@@ -167,7 +167,7 @@ function messageOf(issue: z.core.$ZodIssue): string {
  */
 export function parseWithSchema<S extends AnySchema>(schema: S, raw: unknown, ctx: SchemaContext): z.output<S> {
   const value = normalise(schema, raw, ctx.path, ctx);
-  const result = z.safeParse(schema, value);
+  const result = z.safeParse(schema, value, { reportInput: true });
   if (!result.success) throw new ConfigError(zodIssues(result.error, ctx.path));
   return result.data;
 }

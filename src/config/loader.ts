@@ -142,7 +142,9 @@ async function build(parsed: Parsed, doc: Record<string, unknown>, opts: LoadOpt
     const seenName = byName.get(draft.name);
     if (seenName !== undefined) issues.error(`${lp}.name`, `duplicate listener name "${draft.name}" (first used at ${seenName})`);
     else byName.set(draft.name, lp);
-    const seenAddress = byAddress.get(draft.address.text);
+    // Port 0 asks the kernel for a fresh port per listener, so it never collides.
+    const ephemeral = draft.address.kind === 'tcp' && draft.address.port === 0;
+    const seenAddress = ephemeral ? undefined : byAddress.get(draft.address.text);
     if (seenAddress !== undefined) issues.error(`${lp}.address`, `address ${draft.address.text} is already used by the listener at ${seenAddress}`);
     else byAddress.set(draft.address.text, lp);
     if (draft.nameDefaulted) issues.note(lp, `listener has no name; using its address "${draft.name}"`);

@@ -232,3 +232,21 @@ test('the bundled default config passes --strict with the built-in registries', 
   const r = await loadConfigFile(join(CONFIG_TEST_DIR, '..', '..', 'configs', 'default.json'), { registries: createBuiltinRegistries(), strict: true });
   assert.deepEqual(r.warnings, []);
 });
+
+test('several listeners may ask for port 0 (each gets its own ephemeral port)', async () => {
+  const { config } = await load({
+    servers: [{ listeners: [
+      { name: 'a', address: '127.0.0.1:0', bind_port: true },
+      { name: 'b', address: '127.0.0.1:0', bind_port: true },
+    ] }],
+  });
+  assert.deepEqual(config.server.listeners.map((l) => l.name), ['a', 'b']);
+});
+
+test('a wrong type names what was expected and what was received', async () => {
+  await assert.rejects(load(minimal({}, { cluster_manager: { clusters: [{ name: 'c', hosts: [{ address: '127.0.0.1:1', weight: '10' }] }] } })), (e: unknown) => {
+    assert.ok(e instanceof ConfigError);
+    assert.match(e.message, /cluster_manager\.clusters\[0\]\.hosts\[0\]\.weight: .*expected number, received string/);
+    return true;
+  });
+});
