@@ -66,6 +66,11 @@ const hasSinks = (v: unknown) => isSet(field(v, 'sinks'));
 const pprofOn = (v: unknown) => field(v, 'debug') === true;
 const lower = (v: unknown) => (typeof v === 'string' ? v.toLowerCase() : '');
 const healthCheckOn = (v: unknown) => isSet(field(v, 'service_name'));
+/** MOSN reads only `circuit_breakers[0]`; 0 means unlimited. */
+const breakersOn = (v: unknown) => {
+  const first = Array.isArray(v) ? v[0] : undefined;
+  return typeof first === 'object' && first !== null && Object.values(first as Record<string, unknown>).some((x) => typeof x === 'number' && x > 0);
+};
 
 export const KEY_RULES: readonly KeyRule[] = [
   // ── security: fail closed ───────────────────────────────────────────────────────────────────
@@ -94,6 +99,7 @@ export const KEY_RULES: readonly KeyRule[] = [
   { scope: 'filter', key: 'go_plugin_config', feature: 'Go plugin filters (go_plugin_config)', action: 'warn' },
   { scope: 'cluster', key: 'type', feature: 'STRICT_DNS clusters (hosts are resolved at connect time, as SIMPLE)', action: 'warn', when: (v) => v === 'STRICT_DNS' },
   { scope: 'cluster', key: 'health_check', feature: 'health checks (health_check)', action: 'warn', when: healthCheckOn },
+  { scope: 'cluster', key: 'circuit_breakers', feature: 'circuit breakers (circuit_breakers)', action: 'warn', when: breakersOn },
   { scope: 'cluster', key: 'lb_subset_config', feature: 'subset load balancing (lb_subset_config)', action: 'warn', when: (v) => isSet(field(v, 'subset_selectors')) },
   { scope: 'cluster', key: 'original_dst_lb_config', feature: 'original_dst_lb_config', action: 'warn' },
   { scope: 'cluster', key: 'keepalive', feature: 'upstream heartbeats (keepalive)', action: 'warn' },

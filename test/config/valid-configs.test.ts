@@ -97,6 +97,7 @@ test('full config: routers, clusters, listeners, Skiff keys, notes and warnings'
   assert.ok(warnings.some((w) => w.path === 'cluster_manager.clusters[1].lb_type' && /unknown lb_type "LB_NOPE"; using LB_ROUNDROBIN/.test(w.message)));
   assert.ok(warnings.some((w) => w.path === 'servers[0].listeners[2].bind_port'), 'bind_port absent → virtual listener warning');
   assert.equal(config.server.listeners[2]?.bindPort, false);
+  assert.ok(warnings.some((w) => /^cluster_manager\.clusters\[\d\]\.circuit_breakers$/.test(w.path) && /circuit breakers .*not implemented yet/.test(w.message)), 'non-zero circuit breakers are warned about until enforced');
   assert.equal(config.disableUpgrade, true);
   assert.equal(config.pidFile, join(CONFIG_TEST_DIR, 'fixtures', 'run', 'skiff.pid'));
 
