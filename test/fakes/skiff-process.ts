@@ -94,8 +94,8 @@ export class SkiffProcess {
   }
 
   /** Spawns `skiff start -c <file>` and waits until it logs "skiff is running". */
-  static async start(configPath: string, extraArgs: readonly string[] = []): Promise<SkiffProcess> {
-    const child = spawn(process.execPath, [MAIN_JS, 'start', '-c', configPath, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  static async start(configPath: string, extraArgs: readonly string[] = [], options: { nodeArgs?: readonly string[]; cwd?: string } = {}): Promise<SkiffProcess> {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), MAIN_JS, 'start', '-c', configPath, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'], cwd: options.cwd });
     const p = new SkiffProcess(child);
     let exited = false;
     void p.exited.then(() => (exited = true));
