@@ -1,0 +1,43 @@
+/**
+ * Extensions layer, HTTP/1 codec: removes hop-by-hop fields (RFC 9110 §7.6.1) from a flat
+ * [name, value, …] header array before a message is forwarded: the standard set plus every field
+ * named in Connection. Names compare case-insensitively; the survivors keep their case and order.
+ */
+import { strEqualsLower } from './http1-chars.js';
+
+const STANDARD = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
+
+function isStandard(name: string): boolean {
+  for (const s of STANDARD) if (strEqualsLower(name, s)) return true;
+  return false;
+}
+
+/**
+ * Returns the headers without hop-by-hop fields. Returns the same array when nothing is removed, so the
+ * common case allocates nothing. `keep` lists lowercase names to spare (e.g. 'upgrade' when tunnelling).
+ */
+export function stripHopByHop(headers: readonly string[], keep?: readonly string[]): string[] {
+  let listed: string[] | null = null;
+  let any = false;
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const name = headers[i]!;
+    if (!isStandard(name)) continue;
+    any = true;
+    if (strEqualsLower(name, 'connection')) {
+      for (const raw of headers[i + 1]!.split(',')) {
+        const t = raw.trim().toLowerCase();
+        if (t !== '') (listed ??= []).push(t);
+      }
+    }
+  }
+  if (!any) return headers as string[];
+  const out: string[] = [];
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const name = headers[i]!;
+    const lower = name.toLowerCase();
+    if (keep?.includes(lower) === true) { out.push(name, headers[i + 1]!); continue; }
+    if (isStandard(name) || (listed !== null && listed.includes(lower))) continue;
+    out.push(name, headers[i + 1]!);
+  }
+  return out;
+}
