@@ -10,8 +10,9 @@
 const CRLF = Buffer.from('\r\n', 'latin1');
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 
+/** Bytes of the field lines plus the blank line that ends the section. */
 function headersLength(headers: readonly string[]): number {
-  let n = 0;
+  let n = 2;
   for (let i = 0; i + 1 < headers.length; i += 2) n += headers[i]!.length + headers[i + 1]!.length + 4;
   return n;
 }
@@ -73,7 +74,7 @@ export function encodeChunk(data: Buffer): Buffer {
 /** The last chunk, with optional trailers: `0\r\n` + trailer lines + `\r\n`. */
 export function encodeLastChunk(trailers?: readonly string[]): Buffer {
   if (trailers === undefined || trailers.length === 0) return LAST_CHUNK;
-  const buf = Buffer.allocUnsafe(3 + headersLength(trailers) + 2);
+  const buf = Buffer.allocUnsafe(3 + headersLength(trailers));
   buf[0] = 0x30; buf[1] = 0x0d; buf[2] = 0x0a;
   writeHeaders(buf, 3, trailers);
   return buf;

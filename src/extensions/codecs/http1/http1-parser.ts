@@ -23,7 +23,7 @@ const S = {
 } as const;
 type S = (typeof S)[keyof typeof S];
 /** Chunk-extension grammar: *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] ). */
-const X = { BeforeName: 0, Name: 1, AfterName: 2, BeforeValue: 3, Value: 4, Quoted: 5, QuotedEsc: 6, AfterValue: 7 } as const;
+const X = { BeforeName: 0, Name: 1, AfterName: 2, BeforeValue: 3, Value: 4, Quoted: 5, QuotedEsc: 6, AfterValue: 7, BeforeSemi: 8 } as const;
 const MAX_CHUNK_SIZE = Number.MAX_SAFE_INTEGER;
 const ACC_INITIAL_BYTES = 1024;
 const ACC_KEEP_BYTES = 4096;
@@ -162,6 +162,7 @@ export class Http1Parser {
         if (this.#chunkDigits === 0) return this.#err('E_CHUNK_SIZE', 400, 'invalid chunk size');
         if (c === 0x3b) { this.#state = S.ChunkExt; this.#extState = X.BeforeName; this.#extLen = 0; return null; }
         if (c === CR) { this.#state = S.ChunkSizeLf; return null; }
+        if (c === SP || c === HTAB) { this.#state = S.ChunkExt; this.#extState = X.BeforeSemi; this.#extLen = 1; return null; }
         return this.#err('E_CHUNK_SIZE', 400, 'invalid chunk size');
       }
       case S.ChunkExt: return this.#chunkExt(c);
@@ -197,6 +198,7 @@ export class Http1Parser {
         else if (c === 0x3d && (st === X.Name || st === X.AfterName)) next = X.BeforeValue;
         break;
       }
+      case X.BeforeSemi: next = ws ? X.BeforeSemi : c === 0x3b ? X.BeforeName : -1; break;
       case X.BeforeValue: next = ws ? X.BeforeValue : c === 0x22 ? X.Quoted : tok ? X.Value : -1; break;
       case X.Quoted:
         next = c === 0x22 ? X.AfterValue : c === 0x5c ? X.QuotedEsc : (ws || (c >= 0x21 && c !== 0x7f)) ? X.Quoted : -1;
