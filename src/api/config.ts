@@ -156,6 +156,8 @@ export interface RouteActionConfig {
 }
 
 export interface RouteConfig {
+  /** MOSN `Router.name` (optional; the `route_name` variable). */
+  readonly name?: string;
   readonly match: RouteMatchConfig;
   readonly route?: RouteActionConfig;
   readonly redirect?: { readonly responseCode: number; readonly pathRedirect: string; readonly hostRedirect: string; readonly schemeRedirect: string };

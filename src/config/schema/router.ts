@@ -6,6 +6,7 @@
  *   router_config_name ─┬─ virtual_hosts[] ── { name, domains[], routers[] ── { match, route | redirect | direct_response } }
  *                       └─ request/response_headers_to_add/remove (router, virtual host and route level)
  */
+import { RE2JS } from 're2js';
 import { z } from 'zod';
 import type {
   HeaderMatcherConfig, HeaderValueOption, RetryPolicyConfig, RouteActionConfig, RouteConfig, RouterConfig, VirtualHostConfig,
@@ -16,14 +17,21 @@ import { policyShape } from '../feature-policy.js';
 
 export const REDIRECT_CODES: readonly number[] = [301, 302, 303, 307, 308];
 
-/** A regex string that must compile (JS syntax; MOSN uses Go RE2, whose common subset matches). */
+/** RE2 (Go) syntax, as MOSN's: the route table runs every regex on re2js (linear time, ADR 0006). */
+function re2Error(s: string): string | undefined {
+  try {
+    RE2JS.compile(s);
+    return undefined;
+  } catch (err) {
+    return `invalid regex ${JSON.stringify(s)} (RE2 syntax): ${(err as Error).message.replace(/^error parsing regexp: /, '')}`;
+  }
+}
+
+/** A regex string that must compile as RE2. */
 function regexString() {
   return z.string().superRefine((s, ctx) => {
-    try {
-      new RegExp(s);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: `invalid regex ${JSON.stringify(s)}: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}` });
-    }
+    const message = re2Error(s);
+    if (message !== undefined) ctx.addIssue({ code: 'custom', message });
   });
 }
 
@@ -59,9 +67,8 @@ const mutations = (m: Mutations) => ({
 const headerMatcherSchema = z.object({ name: z.string().min(1, 'a header matcher needs a name'), value: z.string().default(''), regex: z.boolean().default(false) })
   .superRefine((h, ctx) => {
     if (!h.regex) return;
-    try { new RegExp(h.value); } catch (err) {
-      ctx.addIssue({ code: 'custom', path: ['value'], message: `invalid regex ${JSON.stringify(h.value)}: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}` });
-    }
+    const message = re2Error(h.value);
+    if (message !== undefined) ctx.addIssue({ code: 'custom', path: ['value'], message });
   })
   .transform((h): HeaderMatcherConfig => h);
 
@@ -157,6 +164,7 @@ const mirrorPolicySchema = z.object({
 });
 
 const routeSchema = z.object({
+  name: z.string().default(''),
   match: matchSchema.optional(),
   route: routeActionSchema.optional(),
   redirect: redirectSchema.optional(),
@@ -167,6 +175,7 @@ const routeSchema = z.object({
 }).transform((r): RouteConfig => {
   const mirrors = r.request_mirror_policies === undefined ? [] : Array.isArray(r.request_mirror_policies) ? r.request_mirror_policies : [r.request_mirror_policies];
   return {
+    ...(r.name !== '' ? { name: r.name } : {}),
     match: r.match ?? { headers: [], variables: [] },
     ...(r.route ? { route: r.route } : {}),
     ...(r.redirect ? { redirect: r.redirect } : {}),
