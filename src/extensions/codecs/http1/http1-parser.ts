@@ -217,7 +217,7 @@ export class Http1Parser {
   #section(chunk: Buffer, p: number): number {
     const max = this.#limits.maxHeaderBytes;
     if (this.#accLen === 0) {
-      const end = findSectionEnd(chunk, p, p);
+      const end = findSectionEnd(chunk, p);
       if (end >= 0) {
         if (end - p > max) return -(p + 1) + this.#failNum('E_HEADER_SIZE', 431, 'header section too large');
         return this.#sectionDone(chunk, p, end) ? end : -(p + 1);
@@ -232,7 +232,7 @@ export class Http1Parser {
     const take = Math.min(chunk.length - p, max - old);
     this.#accAppend(chunk, p, p + take);
     const acc = this.#acc!;
-    const end = findSectionEnd(acc.subarray(0, this.#accLen), this.#accScan, 0);
+    const end = findSectionEnd(acc.subarray(0, this.#accLen), this.#accScan);
     if (end < 0) {
       if (this.#accLen >= max) return -(p + 1) + this.#failNum('E_HEADER_SIZE', 431, 'header section too large');
       this.#accScan = lastLineStart(acc.subarray(0, this.#accLen), this.#accScan);
@@ -312,7 +312,7 @@ export class Http1Parser {
   }
 
   #fail(code: string, status: 400 | 413 | 431 | 501 | 502 | 505, reason: string): ParseStatus {
-    return this.#failWith(http1Error(this.#isRequest, code, status === 502 ? 400 : status, reason));
+    return this.#failWith(http1Error(this.#isRequest, code, status, reason));
   }
 
   #failNum(code: string, status: 431, reason: string): number { this.#fail(code, status, reason); return 0; }
@@ -329,11 +329,10 @@ function isHead(h: Http1Head | Http1Error): h is Http1Head {
 }
 
 /**
- * Index just past the blank line ending the section that starts at `start`, scanning lines from
- * `from`; -1 if not there yet. A line is blank when it is "\r\n" (or a bare "\n", which the section
+ * Index just past the blank line ending a section, scanning whole lines from `from` (a line start); -1 if not there yet. A line is blank when it is "\r\n" (or a bare "\n", which the section
  * parser then rejects). Bare LFs elsewhere are rejected by the section parser too.
  */
-function findSectionEnd(buf: Buffer, from: number, _start: number): number {
+function findSectionEnd(buf: Buffer, from: number): number {
   let line = from;
   for (;;) {
     const lf = buf.indexOf(LF, line);

@@ -59,10 +59,13 @@ export interface Http1Head {
  * they may call `pause()` (execute returns `Paused` after the current event) but must not call `execute()`.
  */
 export interface Http1Callbacks {
+  /** A message head is complete and valid (called just before onHeaders; never for a rejected head). */
   onMessageBegin(): void;
   onHeaders(head: Http1Head): void;
   /** A view into the chunk passed to execute(); copy it if it must outlive the call. */
   onBody(body: Buffer): void;
+  /** Trailer fields of a chunked message (flat array; only when there are some). */
   onTrailers(trailers: string[]): void;
+  /** The message ended exactly at its declared end (or, for read-until-close, at `finish()`). */
   onMessageComplete(): void;
 }
