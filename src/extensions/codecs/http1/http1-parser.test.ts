@@ -5,6 +5,9 @@ import assert from 'node:assert/strict';
 import { runParser, byteChunks, randomChunks, seededRandom, type Http1Event, type RunOptions } from './http1-test-kit.js';
 import { BodyFraming, TargetForm, type Http1Head } from './http1-types.js';
 import { resolveHttp1Limits } from './http1-limits.js';
+import { Http1Parser } from './http1-parser.js';
+import { ParseStatus } from './http1-types.js';
+import { encodeChunk } from './http1-encoder.js';
 
 const b = (s: string) => Buffer.from(s, 'latin1');
 const heads = (ev: Http1Event[]) => ev.filter((e): e is { ev: 'headers'; head: Http1Head } => e.ev === 'headers').map((e) => e.head);
@@ -207,7 +210,7 @@ test('defaults: 100 headers pass, 101 headers and 60 KiB + 1 are 431', () => {
     { ev: 'error', code: 'E_HEADER_SIZE', status: 431 });
 });
 
-test('a large body streams as views without growing memory', () => {
+test('a large Content-Length body streams through in pieces', () => {
   const body = Buffer.alloc(64 * 1024, 0x61);
   let total = 0;
   const ev = runParser([b('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 655360\r\n\r\n'), ...Array.from({ length: 10 }, () => body)],
@@ -215,4 +218,24 @@ test('a large body streams as views without growing memory', () => {
   for (const e of ev) if (e.ev === 'body') total += e.data.length;
   assert.equal(total, 655360);
   assert.equal(ev[ev.length - 1]!.ev, 'complete');
+});
+
+test('256 MiB of chunked body through one parser: heap stays flat (views, no buffering)', () => {
+  let bytes = 0, completes = 0;
+  const p = new Http1Parser('request', {
+    onMessageBegin() {}, onHeaders() {}, onBody(b) { bytes += b.length; }, onTrailers() {}, onMessageComplete() { completes++; },
+  });
+  assert.equal(p.execute(b('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n')), ParseStatus.Ok);
+  const chunk = encodeChunk(Buffer.alloc(256 * 1024, 0x61));
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < 1024; i++) {
+    // split each chunk unevenly so the framing crosses chunk boundaries
+    assert.equal(p.execute(chunk.subarray(0, 3)), ParseStatus.Ok);
+    assert.equal(p.execute(chunk.subarray(3)), ParseStatus.Ok);
+  }
+  assert.equal(p.execute(b('0\r\n\r\n')), ParseStatus.Ok);
+  const growth = process.memoryUsage().heapUsed - before;
+  assert.equal(bytes, 256 * 1024 * 1024);
+  assert.equal(completes, 1);
+  assert.ok(growth < 32 * 1024 * 1024, `heap grew ${growth} bytes`);
 });

@@ -52,6 +52,8 @@ const REQ: Case[] = [
   { name: 'chunk size not hex', wire: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\nZ\r\n`, code: 'E_CHUNK_SIZE', status: 400 },
   { name: 'chunk size overflow', wire: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFF\r\n`, code: 'E_CHUNK_SIZE', status: 400 },
   { name: 'chunk size line bare LF', wire: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n3\nabc\r\n`, code: 'E_CHUNK_SIZE', status: 400 },
+  { name: 'chunk-size line bare CR', wire: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n3\rabc\r\n`, code: 'E_CHUNK', status: 400 },
+  { name: 'chunk data ended by bare CR', wire: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n3\r\nabc\rx`, code: 'E_CHUNK_DATA', status: 400 },
   { name: 'chunk data longer than size', wire: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n`, code: 'E_CHUNK_DATA', status: 400 },
   { name: 'bad chunk extension', wire: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n3;=x\r\nabc\r\n`, code: 'E_CHUNK_EXT', status: 400 },
   { name: 'chunk extension with control byte', wire: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n3;a\x01\r\nabc\r\n`, code: 'E_CHUNK_EXT', status: 400 },
