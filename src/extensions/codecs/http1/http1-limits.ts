@@ -35,3 +35,15 @@ export const DEFAULT_HTTP1_LIMITS: Http1Limits = Object.freeze({
 export function resolveHttp1Limits(partial?: Partial<Http1Limits>): Http1Limits {
   return Object.freeze({ ...DEFAULT_HTTP1_LIMITS, ...partial });
 }
+
+/** The part of MOSN's `extend_config.Http1` this codec honours (already validated by the proxy filter's schema). */
+export interface MosnHttp1ExtendConfig {
+  /** Bytes; MOSN's read buffer for the header section. 0 or absent: keep Skiff's default (60 KiB). */
+  readonly max_header_size?: number;
+}
+
+/** Maps MOSN's `extend_config.Http1` onto the limits (config time), keeping Skiff's defaults otherwise. */
+export function http1LimitsFromMosn(extend: MosnHttp1ExtendConfig | undefined, overrides?: Partial<Http1Limits>): Http1Limits {
+  const size = extend?.max_header_size;
+  return resolveHttp1Limits({ ...(size !== undefined && size > 0 ? { maxHeaderBytes: size } : {}), ...overrides });
+}
