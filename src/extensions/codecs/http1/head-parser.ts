@@ -122,11 +122,11 @@ export function parseHead(buf: Buffer, s: number, e: number, isRequest: boolean,
         if (b >= ve) break;
         a = b + 1;
       }
-    } else if (nameLen === 4 && bufEqualsLower(buf, ns, ne, 'host')) {
+    } else if (nameLen === 4 && isRequest && bufEqualsLower(buf, ns, ne, 'host')) {
       if (hostSeen) return err('E_HOST_DUPLICATE', 400, 'repeated Host');
       hostSeen = true;
       head.host = str(buf, vs, ve);
-      if (isRequest && !validAuthority(head.host, false)) return err('E_HOST_INVALID', 400, 'invalid Host');
+      if (!validAuthority(head.host, false)) return err('E_HOST_INVALID', 400, 'invalid Host');
     } else if (nameLen === 10 && bufEqualsLower(buf, ns, ne, 'connection')) {
       let a = vs;
       while (a < ve) {

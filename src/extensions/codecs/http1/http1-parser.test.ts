@@ -239,3 +239,29 @@ test('256 MiB of chunked body through one parser: heap stays flat (views, no buf
   assert.equal(completes, 1);
   assert.ok(growth < 32 * 1024 * 1024, `heap grew ${growth} bytes`);
 });
+
+test('reset() after a refused upgrade parses the following bytes as HTTP again', () => {
+  const events: string[] = [];
+  const p = new Http1Parser('request', {
+    onMessageBegin() {}, onHeaders(h) { events.push(h.target); }, onBody() {}, onTrailers() {}, onMessageComplete() { events.push('done'); },
+  });
+  const wire = b('GET /ws HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\nGET /next HTTP/1.1\r\nHost: a\r\n\r\n');
+  assert.equal(p.execute(wire), ParseStatus.Upgraded);
+  const rest = wire.subarray(p.consumed);
+  p.reset();
+  assert.equal(p.execute(rest), ParseStatus.Ok);
+  assert.deepEqual(events, ['/ws', 'done', '/next', 'done']);
+  assert.equal(p.isIdle, true);
+});
+
+test('responses may carry any Host header; pendingResponses counts down', () => {
+  const ev = runParser([b('HTTP/1.1 200 OK\r\nHost: x\r\nHost: y\r\nContent-Length: 0\r\n\r\n')], { mode: 'response', requests: [['GET']] });
+  assert.equal(kinds(ev), 'begin,headers,complete');
+  const p = new Http1Parser('response', { onMessageBegin() {}, onHeaders() {}, onBody() {}, onTrailers() {}, onMessageComplete() {} });
+  p.expectResponse('GET'); p.expectResponse('HEAD');
+  assert.equal(p.pendingResponses, 2);
+  assert.equal(p.execute(b('HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx')), ParseStatus.Ok);
+  assert.equal(p.pendingResponses, 1);
+  assert.equal(p.execute(b('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n')), ParseStatus.Ok);
+  assert.equal(p.pendingResponses, 0);
+});

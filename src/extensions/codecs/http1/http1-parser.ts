@@ -83,6 +83,7 @@ export class Http1Parser {
   reset(): void {
     this.#state = S.Head; this.#paused = false; this.#error = null; this.#accLen = 0; this.#accScan = 0;
     this.#upgradeAfter = false; this.#pending.length = 0; this.#pendingHead = 0; this.#interim = 0;
+    this.#finalResponse = false; this.#remaining = 0; this.#chunkDigits = 0;
   }
 
   /** The peer closed its side. Completes a read-until-close body; anything else partial is truncation. */
