@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { seededRandom } from '../base/seeded-random.js';
 import type { RouteActionConfig, RouteConfig, RouterConfig, VirtualHostConfig } from '../api/config.js';
 import { ConfigError } from '../base/errors.js';
 import type { MutableHeaders, RouteRequest } from './route-request.js';
@@ -23,17 +24,6 @@ const req = (host: string, path: string, extra: { method?: string; headers?: Rec
   host, path, method: extra.method ?? 'GET', getHeader: (n) => extra.headers?.[n], getVariable: (n) => extra.vars?.[n],
 });
 
-/** Deterministic random in [0, 1) (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('rules in config order, first match wins; nothing matching → undefined (404)', () => {
   const t = compileRouteTable(router([vhost('v', ['*'], [
@@ -72,7 +62,7 @@ test('weighted clusters: distribution follows weights with a seeded random', () 
   const t = compileRouteTable(router([vhost('v', ['*'], [route({ prefix: '/' }, { route: action({
     metadataMatch: { zone: 'a' },
     weightedClusters: [{ name: 'w1', weight: 10, metadataMatch: {} }, { name: 'zero', weight: 0, metadataMatch: {} }, { name: 'w3', weight: 30, metadataMatch: { v: '2' } }, { name: 'w6', weight: 60, metadataMatch: {} }],
-  }) })])]), { random: seeded(42) });
+  }) })])]), { random: seededRandom(42) });
   const m = t.match(req('h', '/'))!;
   const counts: Record<string, number> = {};
   for (let i = 0; i < 20_000; i++) { const c = m.pickCluster(req('h', '/'))!; counts[c.name] = (counts[c.name] ?? 0) + 1; }

@@ -53,17 +53,7 @@ export function clusterConfig(name: string, hosts: readonly HostConfig[], over: 
   };
 }
 
-/** mulberry32: a small deterministic PRNG for LB tests. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../../src/base/seeded-random.js';
 
 export class RecordingAccessLog implements AccessLogSink {
   readonly enabled = true;

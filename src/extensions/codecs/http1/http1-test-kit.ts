@@ -65,17 +65,7 @@ export function runParser(chunks: readonly Buffer[], o: RunOptions): Http1Event[
   return events;
 }
 
-/** Mulberry32: a small seeded PRNG for reproducible random chunkings. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../../../base/seeded-random.js';
 
 /** Splits buf at random points (1..maxPiece bytes each). */
 export function randomChunks(buf: Buffer, rnd: () => number, maxPiece = 16): Buffer[] {
