@@ -16,6 +16,7 @@ if (typeof globalThis.gc !== 'function') {
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dist = process.env.SKIFF_DIST ?? 'dist';
+const { seededRandom: rng } = await import(pathToFileURL(join(root, dist, 'src/base/seeded-random.js')).href);
 const { Http1Parser } = await import(pathToFileURL(join(root, dist, 'src/extensions/codecs/http1/http1-parser.js')).href);
 
 // ── workloads ──
@@ -28,10 +29,6 @@ const chunked = 'POST /upload HTTP/1.1\r\nHost: bench.example\r\nTransfer-Encodi
   + `400\r\n${chunkBody}\r\n400;ext=1\r\n${chunkBody}\r\n10\r\n${'y'.repeat(16)}\r\n0\r\nX-Checksum: abc\r\n\r\n`;
 const MESSAGES = 200;
 
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => { a = (a + 0x6d2b79f5) >>> 0; let t = a; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
-}
 function chunksOf(msg) {
   const buf = Buffer.from(msg.repeat(MESSAGES), 'latin1');
   const r = rng(7), out = [];

@@ -10,8 +10,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dist = process.env.SKIFF_DIST ?? 'dist';
 const { compileRouteTable } = await import(pathToFileURL(join(root, dist, 'src/router/route-table.js')).href);
 
-let seed = 0x5eed;
-const rand = () => { seed = (seed + 0x6d2b79f5) >>> 0; let t = seed; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
+const { seededRandom } = await import(pathToFileURL(join(root, dist, 'src/base/seeded-random.js')).href);
+const rand = seededRandom(0x5eed);
 const pick = (n) => Math.floor(rand() * n);
 
 const HOSTS = 500, RULES = 10;
