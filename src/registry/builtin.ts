@@ -7,6 +7,7 @@ import { ConnectionManagerFilterFactory } from '../extensions/network-filters/co
 import { TcpProxyFilterFactory } from '../extensions/network-filters/tcp-proxy/factory.js';
 import { RandomLoadBalancerFactory } from '../extensions/lb-policies/random/random.js';
 import { RoundRobinLoadBalancerFactory } from '../extensions/lb-policies/round-robin/round-robin.js';
+import { WeightedRoundRobinLoadBalancerFactory } from '../extensions/lb-policies/weighted-round-robin/weighted-round-robin.js';
 import { SimpleClusterTypeFactory } from '../extensions/cluster-types/simple/simple.js';
 
 export function registerBuiltins(r: Registries): void {
@@ -14,5 +15,6 @@ export function registerBuiltins(r: Registries): void {
   r.networkFilters.register(ConnectionManagerFilterFactory);
   r.lbPolicies.register(RandomLoadBalancerFactory);
   r.lbPolicies.register(RoundRobinLoadBalancerFactory);
+  r.lbPolicies.register(WeightedRoundRobinLoadBalancerFactory);
   r.clusterTypes.register(SimpleClusterTypeFactory);
 }

@@ -8,17 +8,18 @@ import { StatsStore } from '../../observability/stats.js';
 import { clusterConfig, seededRandom, tcp } from '../../../test/fakes/net-fixtures.js';
 import { RandomLoadBalancerFactory } from './random/random.js';
 import { RoundRobinLoadBalancerFactory } from './round-robin/round-robin.js';
+import { WeightedRoundRobinLoadBalancerFactory } from './weighted-round-robin/weighted-round-robin.js';
 
-const POLICIES: readonly LoadBalancerFactory[] = [RandomLoadBalancerFactory, RoundRobinLoadBalancerFactory];
+const POLICIES: readonly LoadBalancerFactory[] = [RandomLoadBalancerFactory, RoundRobinLoadBalancerFactory, WeightedRoundRobinLoadBalancerFactory];
 const stats = new StatsStore();
 
-function hosts(n: number, unhealthy: readonly number[] = []): Host[] {
+function hosts(n: number, unhealthy: readonly number[] = [], weights: readonly number[] = []): Host[] {
   return Array.from({ length: n }, (_, i) => ({
     clusterName: 'c',
     address: tcp('10.0.0.' + (i + 1), 80),
     addressText: `10.0.0.${i + 1}:80`,
     hostname: '',
-    weight: 1,
+    weight: weights[i] ?? 1,
     metadata: {},
     healthy: !unhealthy.includes(i),
     stats: stats.scope('upstream', { cluster: 'c', host: `h${i}` }),
@@ -71,4 +72,24 @@ test('LB_ROUNDROBIN visits hosts in order from a random start', () => {
   const lb = RoundRobinLoadBalancerFactory.create(set(hs), cluster, () => 0.5);
   const picked = Array.from({ length: 6 }, () => hs.indexOf(lb.chooseHost(undefined) as Host));
   assert.deepEqual(picked, [1, 2, 0, 1, 2, 0]);
+});
+
+test('LB_WEIGHTED_ROUNDROBIN: picks follow the weights 1/2/3, smoothly interleaved', () => {
+  const hs = hosts(3, [], [1, 2, 3]);
+  const lb = WeightedRoundRobinLoadBalancerFactory.create(set(hs), cluster, seededRandom(5));
+  const counts = [0, 0, 0];
+  const picks = 60_000;
+  let longestRun = 0;
+  let run = 0;
+  let last = -1;
+  for (let i = 0; i < picks; i++) {
+    const k = hs.indexOf(lb.chooseHost(undefined) as Host);
+    counts[k] = (counts[k] ?? 0) + 1;
+    run = k === last ? run + 1 : 1;
+    last = k;
+    longestRun = Math.max(longestRun, run);
+  }
+  // Exact up to float rounding of the 1/weight steps.
+  for (const [k, want] of [10_000, 20_000, 30_000].entries()) assert.ok(Math.abs((counts[k] ?? 0) - want) <= 2, `host ${k}: ${counts[k]} picks, want ${want}`);
+  assert.ok(longestRun <= 2, `EDF interleaves: longest run of one host ${longestRun}`);
 });
