@@ -17,7 +17,7 @@ if (typeof globalThis.gc !== 'function') {
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dist = process.env.SKIFF_DIST ?? 'dist';
 const { seededRandom: rng } = await import(pathToFileURL(join(root, dist, 'src/base/seeded-random.js')).href);
-const { Http1Parser } = await import(pathToFileURL(join(root, dist, 'src/extensions/codecs/http1/http1-parser.js')).href);
+const { Http1Parser } = await import(pathToFileURL(join(root, dist, 'src/protocol/http1/http1-parser.js')).href);
 
 // ── workloads ──
 const get5 = 'GET /api/v1/items?id=42 HTTP/1.1\r\nHost: bench.example\r\nUser-Agent: skiff-bench/1.0\r\n'

@@ -29,8 +29,18 @@ export interface ExtensionFactory<C = unknown> {
   parseConfig(raw: unknown, ctx: ParseContext): C;
 }
 
+/**
+ * The named router configurations (MOSN `servers[].routers`, plus legacy `connection_manager` ones) as
+ * they are now. A config update replaces the objects, so a consumer may cache work keyed by identity.
+ */
+export interface RouterConfigSource {
+  get(name: string): import('./config.js').RouterConfig | undefined;
+}
+
 /** What a filter factory's `create` is given: live services, resolved for one listener. */
 export interface FactoryContext {
+  /** Router configurations by name (the L7 proxy reads `router_config_name` here per request). */
+  readonly routers: RouterConfigSource;
   readonly listener: ListenerConfig;
   readonly clusterManager: ClusterManager;
   readonly logger: Logger;

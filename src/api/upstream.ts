@@ -19,6 +19,11 @@ export interface Host {
   readonly healthy: boolean;
   /** `upstream` stats with labels `cluster` + `host`. */
   readonly stats: StatsScope;
+  /**
+   * Requests in flight to this host (the L7 proxy increments it when a request is sent upstream and
+   * decrements it when the request ends). Read by `LB_LEAST_REQUEST`; survives host-set updates.
+   */
+  activeRequests: number;
 }
 
 /** An immutable set of hosts; a new one is built on every update. */

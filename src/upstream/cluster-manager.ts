@@ -69,6 +69,7 @@ class UpstreamHost implements Host {
   readonly weight: number;
   readonly metadata: Readonly<Record<string, string>>;
   readonly healthy = true;
+  activeRequests = 0;
   readonly stats: StatsScope;
   /** [cluster, host] stats, resolved once: `connect` only bumps them. */
   readonly clusterConnStats: ConnStats;

@@ -65,7 +65,7 @@ export function runParser(chunks: readonly Buffer[], o: RunOptions): Http1Event[
   return events;
 }
 
-export { seededRandom } from '../../../base/seeded-random.js';
+export { seededRandom } from '../../base/seeded-random.js';
 
 /** Splits buf at random points (1..maxPiece bytes each). */
 export function randomChunks(buf: Buffer, rnd: () => number, maxPiece = 16): Buffer[] {
