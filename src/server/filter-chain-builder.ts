@@ -6,7 +6,7 @@
  * Stream filters are validated by the loader; the L7 proxy that runs them is not here yet.
  */
 import type { ListenerConfig } from '../api/config.js';
-import type { FactoryContext, NetworkFilterCreator } from '../api/extension.js';
+import type { FactoryContext, NetworkFilterCreator, RouterConfigSource } from '../api/extension.js';
 import type { ListenerFilter } from '../api/network.js';
 import type { Logger, Stats } from '../api/observability.js';
 import type { Registries } from '../api/registry.js';
@@ -19,6 +19,8 @@ import { createAccessLogSink, type LogOutputs } from '../observability/index.js'
 export interface ListenerServices {
   readonly registries: Registries;
   readonly clusterManager: ClusterManager;
+  /** Router configurations by name, as of the config being applied. */
+  readonly routers: RouterConfigSource;
   readonly stats: Stats;
   readonly logger: Logger;
   readonly logOutputs: LogOutputs;
@@ -30,6 +32,7 @@ export function buildListenerDeps(config: ListenerConfig, services: ListenerServ
   const ctx: FactoryContext = {
     listener: config,
     clusterManager: services.clusterManager,
+    routers: services.routers,
     logger,
     stats: services.stats,
     accessLog: createAccessLogSink(config.accessLogs, services.logOutputs),

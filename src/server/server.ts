@@ -10,7 +10,7 @@
  *           changed); clusters add/update; listeners update/drain; clusters removed; version + 1
  *   stop:   stopGracefully (SIGTERM) drains up to graceful_timeout; stopNow (SIGINT/SIGQUIT)
  */
-import type { SkiffConfig } from '../api/config.js';
+import type { RouterConfig, SkiffConfig } from '../api/config.js';
 import type { Registries } from '../api/registry.js';
 import { AdminServer } from '../admin/index.js';
 import type { ApplySummary } from '../admin/index.js';
@@ -18,6 +18,7 @@ import { diffConfigs, loadConfigDocument, type LoadResult } from '../config/inde
 import { formatIssue } from '../base/errors.js';
 import { LoggerRegistry, LogOutputs, ProcessLogger, StatsStore } from '../observability/index.js';
 import { ClusterManagerImpl } from '../upstream/cluster-manager.js';
+import { routeTableFor } from '../proxy/route-tables.js';
 import { createAdminContext } from './admin-bridge.js';
 import { addClusters, applyClusterChanges, removeClusters } from './cluster-set.js';
 import { ListenerSet } from './listener-set.js';
@@ -46,6 +47,8 @@ export class Server {
   readonly #logOutputs: LogOutputs;
   readonly #clusterManager: ClusterManagerImpl;
   readonly #listeners: ListenerSet;
+  /** Router configurations by name; replaced as a whole when an update commits. */
+  #routers = new Map<string, RouterConfig>();
   #current: LoadResult;
   #configVersion = 1;
   #admin: AdminServer | undefined;
@@ -71,6 +74,7 @@ export class Server {
     this.#listeners = new ListenerSet({
       registries: options.registries,
       clusterManager: this.#clusterManager,
+      routers: { get: (name: string) => this.#routers.get(name) },
       stats: this.stats,
       logger: this.logger,
       logOutputs: this.#logOutputs,
@@ -97,6 +101,7 @@ export class Server {
     for (const n of notes) this.logger.info({ path: n.path }, `config note: ${formatIssue(n)}`);
     this.stages.set(Stage.PreStart);
     addClusters(this.#clusterManager, config.clusters);
+    this.#routers = compileRouters(config.server.routers);
     this.stages.set(Stage.Starting);
     await this.#listeners.bindAll(config.server.listeners);
     if (config.admin) {
@@ -167,6 +172,7 @@ export class Server {
     if (this.stages.stopping) throw new Error('the server is stopping; update refused');
     const prev = this.#current;
     const diff = diffConfigs(prev.config, next.config);
+    const routers = compileRouters(next.config.server.routers);
     const plan = await this.#listeners.prepare(diff.listeners);
     try {
       applyClusterChanges(this.#clusterManager, diff.clusters, this.logger);
@@ -174,6 +180,7 @@ export class Server {
       this.#listeners.abort(plan);
       throw err;
     }
+    this.#routers = routers;
     this.#listeners.commit(plan, next.config.server.gracefulTimeoutMs);
     removeClusters(this.#clusterManager, diff.clusters.removed, this.logger);
     this.#current = next;
@@ -244,4 +251,14 @@ export class Server {
   flushLogs(): void {
     this.#logOutputs.flushSync();
   }
+}
+
+/** Compiles every router configuration (cached per config object); throws ConfigError on the first bad one. */
+function compileRouters(list: readonly RouterConfig[]): Map<string, RouterConfig> {
+  const out = new Map<string, RouterConfig>();
+  for (const r of list) {
+    routeTableFor(r);
+    out.set(r.name, r);
+  }
+  return out;
 }

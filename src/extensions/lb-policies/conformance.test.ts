@@ -23,6 +23,7 @@ function hosts(n: number, unhealthy: readonly number[] = [], weights: readonly n
     metadata: {},
     healthy: !unhealthy.includes(i),
     stats: stats.scope('upstream', { cluster: 'c', host: `h${i}` }),
+    activeRequests: 0,
   }));
 }
 
