@@ -97,7 +97,24 @@ export interface ClusterConfig {
   readonly connBufferLimitBytes: number;
   readonly circuitBreakers: CircuitBreakersConfig;
   readonly hosts: readonly HostConfig[];
+  /** MOSN `lbconfig`, read by `LB_LEAST_REQUEST`. The loader always sets it; absent → the defaults. */
+  readonly lbConfig?: LbConfig;
+  /** STRICT_DNS: re-resolve every host name this often (`dns_refresh_rate`; MOSN default 5 s). */
+  readonly dnsRefreshRateMs?: number;
+  /** STRICT_DNS: which address families a name resolves to (`dns_lookup_family`; MOSN: IPv4 only). */
+  readonly dnsLookupFamily?: DnsLookupFamily;
 }
+
+/** MOSN `lbconfig` (pkg/config/v2/loadbalancer.go), the keys Skiff reads. */
+export interface LbConfig {
+  /** Random distinct hosts compared per pick by `LB_LEAST_REQUEST` (default 2: power of two choices). */
+  readonly choiceCount: number;
+  /** Exponent of (active + 1) dividing a host's weight when weights differ (default 1.0). */
+  readonly activeRequestBias: number;
+}
+
+/** MOSN's `V4_ONLY` (A records; its default) and `V6_ONLY` (AAAA), plus Envoy's `ALL` (both). */
+export type DnsLookupFamily = 'V4_ONLY' | 'V6_ONLY' | 'ALL';
 
 /** A header to add: `append: true` joins with a comma. */
 export interface HeaderValueOption {

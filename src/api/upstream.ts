@@ -5,7 +5,7 @@
  */
 import type { Address, ClusterConfig } from './config.js';
 import type { Connection } from './network.js';
-import type { StatsScope } from './observability.js';
+import type { Logger, StatsScope } from './observability.js';
 
 export interface Host {
   readonly clusterName: string;
@@ -51,14 +51,22 @@ export interface LoadBalancerFactory {
   create(hostSet: HostSet, cluster: ClusterConfig, random: () => number): LoadBalancer;
 }
 
-/** Registry entry for a cluster type (`SIMPLE`, later `STRICT_DNS`, `EDS`, …). */
+/** What the cluster manager hands a cluster type besides the config (optional for compatibility). */
+export interface ClusterTypeContext {
+  /** For discovery events (a failed DNS lookup, a changed address set); bound to the cluster manager. */
+  readonly logger: Logger;
+}
+
+/** Registry entry for a cluster type (`SIMPLE`, `STRICT_DNS`, later `EDS`, …). */
 export interface ClusterTypeFactory {
   readonly name: string;
   /**
    * Starts host discovery for one cluster and reports every host list it learns through `update`
-   * (the first one synchronously for static clusters). Returns a stop function.
+   * (the first one synchronously for static clusters; later, from timers, for discovered ones:
+   * until the first report the cluster keeps the hosts it had, none when new). Returns a stop
+   * function that cancels every timer and pending report.
    */
-  start(cluster: ClusterConfig, update: (hosts: readonly import('./config.js').HostConfig[]) => void): () => void;
+  start(cluster: ClusterConfig, update: (hosts: readonly import('./config.js').HostConfig[]) => void, context?: ClusterTypeContext): () => void;
 }
 
 /** The current state of one cluster: config, host set and the LB built for that host set. */

@@ -8,6 +8,7 @@ import { TcpProxyFilterFactory } from '../extensions/network-filters/tcp-proxy/f
 import { RandomLoadBalancerFactory } from '../extensions/lb-policies/random/random.js';
 import { RoundRobinLoadBalancerFactory } from '../extensions/lb-policies/round-robin/round-robin.js';
 import { WeightedRoundRobinLoadBalancerFactory } from '../extensions/lb-policies/weighted-round-robin/weighted-round-robin.js';
+import { LeastRequestLoadBalancerFactory } from '../extensions/lb-policies/least-request/least-request.js';
 import { SimpleClusterTypeFactory } from '../extensions/cluster-types/simple/simple.js';
 
 export function registerBuiltins(r: Registries): void {
@@ -16,5 +17,6 @@ export function registerBuiltins(r: Registries): void {
   r.lbPolicies.register(RandomLoadBalancerFactory);
   r.lbPolicies.register(RoundRobinLoadBalancerFactory);
   r.lbPolicies.register(WeightedRoundRobinLoadBalancerFactory);
+  r.lbPolicies.register(LeastRequestLoadBalancerFactory);
   r.clusterTypes.register(SimpleClusterTypeFactory);
 }

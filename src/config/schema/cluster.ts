@@ -1,12 +1,13 @@
 /**
  * Config layer (schema): `cluster_manager` and its clusters (MOSN pkg/config/v2/upstream.go). Defaults
  * as MOSN's parser sets them: connect_timeout 10 s, max_request_per_conn 1024, conn_buffer_limit_bytes
- * 16384, host weight clamped to 1..128. The cluster `type` and `lb_type` are resolved against the
+ * 16384, host weight clamped to 1..128, lbconfig choice_count 2 and active_request_bias 1.0,
+ * dns_refresh_rate 5 s, a STRICT_DNS host without a port → port 80. The cluster `type` and `lb_type` are resolved against the
  * registries by `resolveClusterType` / `resolveLbType` (MOSN maps unknown values to SIMPLE /
  * LB_ROUNDROBIN; Skiff says so in a warning).
  */
 import { z } from 'zod';
-import type { CircuitBreakersConfig, ClusterConfig, HostConfig } from '../../api/config.js';
+import type { CircuitBreakersConfig, ClusterConfig, DnsLookupFamily, HostConfig, LbConfig } from '../../api/config.js';
 import { tryParseAddress } from '../../base/address.js';
 import { suggestion } from '../../base/did-you-mean.js';
 import { duration, ignored } from '../../base/schema.js';
@@ -17,6 +18,14 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_REQUEST_PER_CONN = 1024;
 export const DEFAULT_CONN_BUFFER_LIMIT_BYTES = 16_384;
 export const MAX_HOST_WEIGHT = 128;
+/** MOSN `lbconfig` defaults (pkg/upstream/cluster/loadbalancer.go). */
+export const DEFAULT_CHOICE_COUNT = 2;
+export const DEFAULT_ACTIVE_REQUEST_BIAS = 1;
+/** MOSN `DefaultRefreshInterval` (pkg/upstream/cluster/strict_dns_cluster.go). */
+export const DEFAULT_DNS_REFRESH_RATE_MS = 5_000;
+/** A STRICT_DNS host written without a port (MOSN: `aaa.com` means `aaa.com:80`). */
+export const DEFAULT_DNS_PORT = 80;
+export const DNS_LOOKUP_FAMILIES: readonly DnsLookupFamily[] = ['V4_ONLY', 'V6_ONLY', 'ALL'];
 
 /** Every `lb_type` MOSN knows (pkg/types/loadbalancer.go). */
 export const MOSN_LB_TYPES: readonly string[] = [
@@ -28,20 +37,30 @@ export const DEFAULT_LB_TYPE = 'LB_ROUNDROBIN';
 export const MOSN_CLUSTER_TYPES: readonly string[] = ['SIMPLE', 'STATIC', 'EDS', 'DYNAMIC', 'STRICT_DNS', 'ORIGINAL_DST'];
 export const DEFAULT_CLUSTER_TYPE = 'SIMPLE';
 
+// Host addresses are parsed by the cluster (below): a STRICT_DNS host may omit its port.
 const hostSchema = z.object({
   address: z.string(),
   hostname: z.string().default(''),
   weight: z.number().int().nonnegative().default(1),
   metadata: lbMetadataSchema.optional(),
   tls_disable: z.boolean().default(false),
-}).transform((h, ctx): HostConfig => {
-  const address = tryParseAddress(h.address);
-  if (typeof address === 'string') {
-    ctx.issues.push({ code: 'custom', message: address, input: h.address, path: ['address'] });
-    return z.NEVER;
-  }
-  return { address, hostname: h.hostname, weight: Math.min(MAX_HOST_WEIGHT, Math.max(1, h.weight)), metadata: h.metadata ?? {}, tlsDisable: h.tls_disable };
 });
+
+const lbConfigSchema = z.object({
+  choice_count: z.number().int().nonnegative().default(0),
+  active_request_bias: z.number().nonnegative().default(DEFAULT_ACTIVE_REQUEST_BIAS),
+  client_error_bias: ignored('client_error_bias tunes LB_PEAK_EWMA, which Skiff does not implement yet'),
+  server_error_bias: ignored('server_error_bias tunes LB_PEAK_EWMA, which Skiff does not implement yet'),
+}).transform((l): LbConfig => ({ choiceCount: l.choice_count === 0 ? DEFAULT_CHOICE_COUNT : l.choice_count, activeRequestBias: l.active_request_bias }));
+
+const DEFAULT_LB_CONFIG: LbConfig = { choiceCount: DEFAULT_CHOICE_COUNT, activeRequestBias: DEFAULT_ACTIVE_REQUEST_BIAS };
+
+/** MOSN's `"aaa.com"` in a STRICT_DNS cluster: a name with no port and no unix prefix gets port 80. */
+function withDefaultDnsPort(address: string): string {
+  const text = address.trim();
+  if (text === '' || text.includes(':') || text.startsWith('/')) return address;
+  return `${text}:${DEFAULT_DNS_PORT}`;
+}
 
 const circuitBreakerSchema = z.object({
   max_connections: z.number().int().nonnegative().default(0),
@@ -59,7 +78,7 @@ export const clusterSchema = z.object({
   type: z.string().default(''),
   sub_type: ignored('cluster sub_type is unused by MOSN'),
   lb_type: z.string().default(''),
-  lbconfig: ignored('lbconfig tunes LB types Skiff does not implement yet'),
+  lbconfig: lbConfigSchema.optional(),
   max_request_per_conn: z.number().int().nonnegative().default(DEFAULT_MAX_REQUEST_PER_CONN),
   conn_buffer_limit_bytes: z.number().int().nonnegative().default(DEFAULT_CONN_BUFFER_LIMIT_BYTES),
   connect_timeout: duration().default(DEFAULT_CONNECT_TIMEOUT_MS),
@@ -67,7 +86,10 @@ export const clusterSchema = z.object({
   circuit_breakers: z.array(circuitBreakerSchema).default([]),
   hosts: z.array(hostSchema).default([]),
   cluster_pool_enable: ignored('cluster_pool_enable: Skiff keeps one pool per cluster'),
-}).transform((c): ClusterDraft => ({
+  dns_refresh_rate: duration().default(0),
+  // Values other than these are warned about by the feature policy and resolved as V4_ONLY (MOSN's default).
+  dns_lookup_family: z.string().default(''),
+}).transform((c, ctx): ClusterDraft => ({
   name: c.name,
   type: c.type,
   lbType: c.lb_type,
@@ -76,7 +98,18 @@ export const clusterSchema = z.object({
   maxRequestPerConn: c.max_request_per_conn === 0 ? DEFAULT_MAX_REQUEST_PER_CONN : c.max_request_per_conn,
   connBufferLimitBytes: c.conn_buffer_limit_bytes === 0 ? DEFAULT_CONN_BUFFER_LIMIT_BYTES : c.conn_buffer_limit_bytes,
   circuitBreakers: c.circuit_breakers[0] ?? { maxConnections: 0, maxPendingRequests: 0, maxRequests: 0, maxRetries: 0 },
-  hosts: c.hosts,
+  hosts: c.hosts.map((h, i): HostConfig => {
+    const text = c.type === 'STRICT_DNS' ? withDefaultDnsPort(h.address) : h.address;
+    const address = tryParseAddress(text);
+    if (typeof address === 'string') {
+      ctx.issues.push({ code: 'custom', message: address.replace(`"${text}"`, `"${h.address}"`), input: h.address, path: ['hosts', i, 'address'] });
+      return z.NEVER;
+    }
+    return { address, hostname: h.hostname, weight: Math.min(MAX_HOST_WEIGHT, Math.max(1, h.weight)), metadata: h.metadata ?? {}, tlsDisable: h.tls_disable };
+  }),
+  lbConfig: c.lbconfig ?? DEFAULT_LB_CONFIG,
+  dnsRefreshRateMs: c.dns_refresh_rate === 0 ? DEFAULT_DNS_REFRESH_RATE_MS : c.dns_refresh_rate,
+  dnsLookupFamily: (DNS_LOOKUP_FAMILIES as readonly string[]).includes(c.dns_lookup_family) ? (c.dns_lookup_family as DnsLookupFamily) : 'V4_ONLY',
 }));
 
 export const clusterManagerSchema = z.object({
