@@ -27,7 +27,8 @@ export const ALLOWED = {
   upstream: ['stream', 'protocol', 'network', ...DATA],
   proxy: ['router', 'upstream', 'stream', 'protocol', 'network', ...DATA],
   extensions: ['api', 'base'],
-  registry: ['extensions', 'api', 'base'],
+  // the built-in list also names the L7 proxy filter, which lives in its own layer (ADR 0008)
+  registry: ['proxy', 'extensions', 'api', 'base'],
   xds: ['config', 'api', 'base'],
   admin: ['config', ...DATA],
   upgrade: ['network', 'config', ...DATA],

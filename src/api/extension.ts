@@ -46,6 +46,8 @@ export interface FactoryContext {
   readonly logger: Logger;
   readonly stats: Stats;
   readonly accessLog: AccessLogSink;
+  /** The listener's `stream_filters`, resolved to creators (run by the L7 proxy on every request). */
+  readonly streamFilterCreators: readonly StreamFilterCreator[];
 }
 
 /** Installs filters on a new connection (adds read/write filters through the connection). */

@@ -6,7 +6,7 @@
  * Stream filters are validated by the loader; the L7 proxy that runs them is not here yet.
  */
 import type { ListenerConfig } from '../api/config.js';
-import type { FactoryContext, NetworkFilterCreator, RouterConfigSource } from '../api/extension.js';
+import type { FactoryContext, NetworkFilterCreator, RouterConfigSource, StreamFilterCreator } from '../api/extension.js';
 import type { ListenerFilter } from '../api/network.js';
 import type { Logger, Stats } from '../api/observability.js';
 import type { Registries } from '../api/registry.js';
@@ -29,6 +29,7 @@ export interface ListenerServices {
 /** Builds the deps for `new ActiveListener(config, deps)` / `update(config, deps)`; throws SkiffError on a missing factory. */
 export function buildListenerDeps(config: ListenerConfig, services: ListenerServices): ListenerDeps {
   const logger = services.logger.child({ listener: config.name });
+  const streamFilterCreators: StreamFilterCreator[] = [];
   const ctx: FactoryContext = {
     listener: config,
     clusterManager: services.clusterManager,
@@ -36,7 +37,13 @@ export function buildListenerDeps(config: ListenerConfig, services: ListenerServ
     logger,
     stats: services.stats,
     accessLog: createAccessLogSink(config.accessLogs, services.logOutputs),
+    streamFilterCreators,
   };
+  for (const filter of config.streamFilters) {
+    const factory = services.registries.streamFilters.get(filter.type);
+    if (!factory) continue; // unknown types were warned about and skipped by the loader
+    streamFilterCreators.push(factory.create(filter.config, ctx));
+  }
   const filterCreators: NetworkFilterCreator[] = [];
   const first = config.filterChains[0];
   for (const filter of first?.filters ?? []) {

@@ -42,7 +42,7 @@ export async function startTcpProxy(options: {
   for (const c of options.clusters) clusterManager.addOrUpdateCluster(c);
   const config = listenerConfig(options.listener);
   const parsed = TcpProxyFilterFactory.parseConfig(options.tcpProxy, parseContext());
-  const creator = TcpProxyFilterFactory.create(parsed, { listener: config, clusterManager, routers: { get: () => undefined }, logger, stats, accessLog: options.accessLog ?? disabledAccessLog });
+  const creator = TcpProxyFilterFactory.create(parsed, { listener: config, clusterManager, routers: { get: () => undefined }, streamFilterCreators: [], logger, stats, accessLog: options.accessLog ?? disabledAccessLog });
   const listener = new ActiveListener(config, { filterCreators: [creator], listenerFilters: [], stats, logger });
   await listener.listen();
   const bound = listener.boundAddress;

@@ -1,0 +1,738 @@
+/**
+ * Proxy layer: one downstream HTTP/1 request and its explicit, re-entrant phase machine (MOSN
+ * pkg/proxy/downstream.go, Envoy's router filter):
+ *
+ *   BeforeRoute filters ─▶ Route ─▶ AfterRoute filters ─▶ ChooseHost ─▶ AfterChooseHost filters
+ *     ─▶ Upstream (pool acquire, send head + body) ─▶ Wait ─▶ send filters ─▶ Respond ─▶ Done
+ *
+ * `#run()` advances `#phase` until a phase has to wait (a filter returned Stop, the pool has no
+ * connection yet, the response has not come); whatever resumes it (a filter's `continue()`, the pool,
+ * the upstream codec, a timer) calls `#run()` again. A retry re-enters at ChooseHost; a local reply
+ * jumps to Done. Everything after the reply (access log, stats, host counters) happens once, in
+ * `#finish()`. Bodies stream both ways with backpressure (readDisable on the side that produces).
+ */
+import type { Connection } from '../../api/network.js';
+import type { Host, ClusterSnapshot, LoadBalancerContext } from '../../api/upstream.js';
+import type { StreamFilterHandler, StreamReceiverFilter, StreamSenderFilter } from '../../api/stream.js';
+import { StreamFilterPhase, StreamFilterStatus } from '../../api/stream.js';
+import { FlatHeaders } from '../../protocol/headers/flat-headers.js';
+import { CHUNK_END, encodeChunkHeader, encodeLastChunk, encodeRequestHead } from '../../protocol/http1/http1-encoder.js';
+import { stripHopByHop } from '../../protocol/http1/hop-by-hop.js';
+import { normalizePath } from '../../protocol/http1/normalize-path.js';
+import { BodyFraming, TargetForm, type Http1Head } from '../../protocol/http1/http1-types.js';
+import type { Http1ServerStream, ServerStreamEvents } from '../../stream/http1/http1-server-connection.js';
+import { Http1ClientConnection, type ClientStreamEvents } from '../../stream/http1/http1-client-connection.js';
+import type { RouteMatch } from '../../router/compiled-route.js';
+import type { RouteRequest } from '../../router/route-request.js';
+import type { PendingRequest, PoolCallbacks, PoolFailureReason, PooledConnection, Http1ConnectionPool } from '../../upstream/conn-pool/http1-connection-pool.js';
+import { parseKeepAliveTimeoutMs } from '../../upstream/conn-pool/keep-alive-timeout.js';
+import { isIdempotentMethod, isRetryableOnReused } from '../../upstream/conn-pool/retry-on-reused.js';
+import { http1PoolFor } from '../pool-registry.js';
+import { routeTableFor } from '../route-tables.js';
+import { ResponseFlag, localReplyBody } from '../local-reply.js';
+import type { ProxyShared } from '../proxy-shared.js';
+import { streamVariable } from './stream-variables.js';
+
+const Phase = {
+  BeforeRoute: 0, Route: 1, AfterRoute: 2, ChooseHost: 3, AfterChooseHost: 4, Upstream: 5, Wait: 6, Done: 7,
+} as const;
+type Phase = (typeof Phase)[keyof typeof Phase];
+
+/** Request bytes held while no upstream connection is ready yet, before reading pauses. */
+const BUFFER_BEFORE_UPSTREAM_BYTES = 64 * 1024;
+
+let nextStreamId = 1;
+
+export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, PoolCallbacks, RouteRequest, StreamFilterHandler {
+  readonly id = nextStreamId++;
+  readonly startMs = Date.now();
+  readonly #shared: ProxyShared;
+  readonly #ds: Http1ServerStream;
+  readonly head: Http1Head;
+  readonly headers: FlatHeaders;
+  #phase: Phase = Phase.BeforeRoute;
+  #running = false;
+  #stopped = false;
+  // request view
+  host: string;
+  path: string;
+  method: string;
+  #query: string;
+  #rawPath: string;
+  // routing
+  #route: RouteMatch | undefined;
+  #clusterName = '';
+  #snapshot: ClusterSnapshot | undefined;
+  #upstreamHost: Host | undefined;
+  #lbContext: LoadBalancerContext | undefined;
+  #tunnel = false;
+  // upstream
+  #pool: Http1ConnectionPool | undefined;
+  #pending: PendingRequest | undefined;
+  #handle: PooledConnection | undefined;
+  #client: Http1ClientConnection | undefined;
+  #upstreamHead: Buffer | undefined;
+  #retried = false;
+  #hostCounted = false;
+  // request body
+  #bodyQueue: Buffer[] | null = null;
+  #bodyQueued = 0;
+  #bodyBytes = 0;
+  #requestEnded = false;
+  #requestTrailers: string[] | undefined;
+  #dsReadDisabled = false;
+  #usReadDisabled = false;
+  // response
+  #responseFlag = '';
+  #responseStarted = false;
+  #keepAliveTimeoutMs: number | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #timeoutKind = 0; // 1 = route/global (until response headers), 2 = stream idle
+  #lastActivityMs = 0;
+  #finished = false;
+  #variables: Map<string, string> | undefined;
+  #receivers: { f: StreamReceiverFilter; phase: StreamFilterPhase }[] | undefined;
+  #senders: StreamSenderFilter[] | undefined;
+  #filterIndex = 0;
+
+  constructor(shared: ProxyShared, ds: Http1ServerStream, head: Http1Head) {
+    this.#shared = shared;
+    this.#ds = ds;
+    this.head = head;
+    this.headers = new FlatHeaders(head.headers);
+    this.method = head.method;
+    this.host = head.targetForm === TargetForm.Absolute ? head.authority : head.host;
+    const target = head.path;
+    const q = target.indexOf('?');
+    this.#rawPath = q < 0 ? target : target.slice(0, q);
+    this.#query = q < 0 ? '' : target.slice(q + 1);
+    this.path = this.#rawPath;
+    this.#requestEnded = head.framing === BodyFraming.None;
+    if (shared.streamFilterCreators.length > 0) this.#buildFilters();
+  }
+
+  /** Starts the phase machine (called once the stream is wired to the server connection). */
+  start(): void {
+    const h = this.head;
+    const opts = this.#shared.config.http1;
+    if (h.method === 'CONNECT' || h.targetForm === TargetForm.Authority) {
+      this.#localReply(405, ResponseFlag.None, 'CONNECT is not supported', true);
+      return;
+    }
+    if (h.targetForm === TargetForm.Asterisk) {
+      this.#localReply(400, ResponseFlag.None, 'asterisk-form requests are not proxied', true);
+      return;
+    }
+    if (opts.normalizePath) {
+      const n = normalizePath(this.#rawPath, { mergeSlashes: opts.mergeSlashes });
+      if (!n.ok) { this.#localReply(400, ResponseFlag.None, n.reason, true); return; }
+      this.path = n.path;
+    }
+    if (opts.maxRequestBodyBytes > 0 && h.contentLength > opts.maxRequestBodyBytes) {
+      this.#localReply(413, ResponseFlag.None, 'request body too large', true);
+      return;
+    }
+    if (h.upgrade) this.#tunnel = this.#upgradeAllowed();
+    this.#armTimer();
+    this.#run();
+  }
+
+  /** Every token of the request's `Upgrade` is a configured type (never h2c). */
+  #upgradeAllowed(): boolean {
+    const v = this.headers.get('upgrade');
+    if (v === undefined || v === '') return false;
+    const allowed = this.#shared.config.http1.upgradeTypes;
+    for (const raw of v.split(',')) {
+      const t = raw.trim().toLowerCase();
+      const name = t.includes('/') ? t.slice(0, t.indexOf('/')) : t;
+      if (name === 'h2c' || !allowed.includes(name)) return false;
+    }
+    return true;
+  }
+
+  // ── the phase machine ─────────────────────────────────────────────────────────────────────────
+  #run(): void {
+    if (this.#running) return;
+    this.#running = true;
+    try {
+      while (!this.#stopped && this.#phase !== Phase.Done) {
+        switch (this.#phase) {
+          case Phase.BeforeRoute:
+            if (!this.#runReceivers(StreamFilterPhase.BeforeRoute)) return;
+            this.#phase = Phase.Route;
+            break;
+          case Phase.Route:
+            if (!this.#matchRoute()) return;
+            this.#phase = Phase.AfterRoute;
+            break;
+          case Phase.AfterRoute:
+            if (!this.#runReceivers(StreamFilterPhase.AfterRoute)) return;
+            this.#phase = Phase.ChooseHost;
+            break;
+          case Phase.ChooseHost:
+            if (!this.#chooseHost()) return;
+            this.#phase = Phase.AfterChooseHost;
+            break;
+          case Phase.AfterChooseHost:
+            if (!this.#runReceivers(StreamFilterPhase.AfterChooseHost)) return;
+            this.#phase = Phase.Upstream;
+            break;
+          case Phase.Upstream:
+            this.#phase = Phase.Wait;
+            this.#startUpstream();
+            return;
+          case Phase.Wait:
+            return;
+        }
+      }
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  #matchRoute(): boolean {
+    const shared = this.#shared;
+    const cfg = shared.routers.get(shared.config.routerConfigName);
+    if (cfg === undefined) {
+      this.#localReply(404, ResponseFlag.NoRouteFound, `router configuration "${shared.config.routerConfigName}" not found`);
+      return false;
+    }
+    let route: RouteMatch | undefined;
+    try {
+      route = routeTableFor(cfg).match(this);
+    } catch (err) {
+      shared.logger.error({ err: (err as Error).message }, 'route table failed');
+      this.#localReply(500, ResponseFlag.None, 'route table error');
+      return false;
+    }
+    if (route === undefined) {
+      this.#localReply(404, ResponseFlag.NoRouteFound, 'no route matched');
+      return false;
+    }
+    this.#route = route;
+    if (route.action === 'direct_response') {
+      const d = route.directResponse!;
+      this.#directReply(d.status, d.body, undefined);
+      return false;
+    }
+    if (route.action === 'redirect') {
+      const location = route.redirectLocation({ host: this.host, path: this.path, scheme: 'http', query: this.#query });
+      this.#directReply(route.redirect?.responseCode ?? 301, '', location);
+      return false;
+    }
+    return true;
+  }
+
+  #chooseHost(): boolean {
+    const route = this.#route!;
+    const choice = route.pickCluster(this);
+    if (choice === undefined) {
+      this.#localReply(503, ResponseFlag.NoClusterFound, 'no cluster for the route');
+      return false;
+    }
+    this.#clusterName = choice.name;
+    const snap = this.#shared.clusterManager.handle(choice.name).snapshot;
+    if (snap === undefined) {
+      this.#localReply(503, ResponseFlag.NoClusterFound, `cluster "${choice.name}" not found`);
+      return false;
+    }
+    this.#snapshot = snap;
+    const host = snap.hostSet.healthyHosts.length === 0 ? undefined : snap.lb.chooseHost(this.#lbContext);
+    if (host === undefined) {
+      this.#localReply(503, ResponseFlag.NoHealthyUpstream, 'no healthy upstream');
+      return false;
+    }
+    this.#upstreamHost = host;
+    return true;
+  }
+
+  // ── upstream request ──────────────────────────────────────────────────────────────────────────
+  #startUpstream(): void {
+    const host = this.#upstreamHost!;
+    if (this.#upstreamHead === undefined) this.#upstreamHead = this.#buildUpstreamHead(host);
+    this.#pool = http1PoolFor(this.#shared.clusterManager, host, this.#snapshot!.config, this.#shared.logger);
+    this.#pending = this.#pool.acquire(this);
+  }
+
+  #buildUpstreamHead(host: Host): Buffer {
+    const h = this.head;
+    const route = this.#route!;
+    const opts = this.#shared.config.http1;
+    const list = stripHopByHop(h.headers, this.#tunnel ? UPGRADE_KEEP : undefined);
+    const headers = list === h.headers ? this.headers : new FlatHeaders(list);
+    let path = opts.normalizePath ? this.path : this.#rawPath;
+    const rewritten = route.rewritePath(this.path);
+    if (rewritten !== undefined) {
+      headers.set('x-mosn-original-path', this.path);
+      path = rewritten;
+    }
+    const newHost = route.rewriteHost(this) ?? (route.autoHostRewrite && host.hostname !== '' ? host.hostname : undefined);
+    if (newHost !== undefined) headers.set('host', newHost);
+    else if (h.targetForm === TargetForm.Absolute && !headers.has('host')) headers.add('Host', h.authority);
+    const remote = this.#ds.connection.remoteAddress;
+    const xff = headers.get('x-forwarded-for');
+    headers.set('x-forwarded-for', xff !== undefined && xff !== '' ? `${xff}, ${remote}` : remote);
+    headers.set('x-forwarded-proto', 'http');
+    if (opts.generateRequestId && !headers.has('x-request-id')) headers.add('x-request-id', crypto.randomUUID());
+    route.applyRequestHeaders(headers, this);
+    if (this.#tunnel) headers.add('Connection', 'upgrade');
+    else if (h.framing === BodyFraming.Chunked) headers.add('Transfer-Encoding', 'chunked');
+    const target = this.#query === '' ? path : `${path}?${this.#query}`;
+    return encodeRequestHead(h.method, target, headers.list);
+  }
+
+  onReady(handle: PooledConnection): void {
+    this.#pending = undefined;
+    if (this.#stopped) { this.#pool?.release(handle, { reusable: true }); return; }
+    this.#handle = handle;
+    let client = handle.attachment as Http1ClientConnection | undefined;
+    if (client === undefined) {
+      client = new Http1ClientConnection(handle.connection, this.#shared.upstreamLimits);
+      handle.attachment = client;
+    }
+    this.#client = client;
+    if (!this.#hostCounted) { this.#hostCounted = true; this.#upstreamHost!.activeRequests++; }
+    client.begin(this, this.head.method, this.#tunnel);
+    client.write(this.#upstreamHead!);
+    const q = this.#bodyQueue;
+    if (q !== null) {
+      this.#bodyQueue = null;
+      this.#bodyQueued = 0;
+      for (const c of q) this.#writeBody(c);
+    }
+    if (this.#requestEnded) this.#writeEnd();
+    if (this.#dsReadDisabled && !this.#tunnel) { this.#dsReadDisabled = false; this.#ds.readDisable(false); }
+  }
+
+  onFailure(reason: PoolFailureReason, detail: string): void {
+    this.#pending = undefined;
+    if (this.#stopped) return;
+    if (reason === 'overflow') this.#localReply(503, ResponseFlag.UpstreamOverflow, `upstream connection pool overflow: ${detail}`);
+    else this.#localReply(503, ResponseFlag.UpstreamConnectionFailure, `upstream connect error: ${detail}`);
+  }
+
+  #writeBody(chunk: Buffer): void {
+    const c = this.#client!;
+    let ok: boolean;
+    if (this.head.framing === BodyFraming.Chunked) {
+      c.write(encodeChunkHeader(chunk.length));
+      c.write(chunk);
+      ok = c.write(CHUNK_END);
+    } else {
+      ok = c.write(chunk);
+    }
+    if (!ok && !this.#dsReadDisabled) { this.#dsReadDisabled = true; this.#ds.readDisable(true); }
+  }
+
+  #writeEnd(): void {
+    if (this.head.framing === BodyFraming.Chunked) this.#client!.write(encodeLastChunk(this.#requestTrailers));
+  }
+
+  // ── ServerStreamEvents (the client side) ──────────────────────────────────────────────────────
+  onBody(chunk: Buffer): void {
+    if (this.#stopped) return;
+    this.#bodyBytes += chunk.length;
+    this.#lastActivityMs = Date.now();
+    const max = this.#shared.config.http1.maxRequestBodyBytes;
+    if (max > 0 && this.#bodyBytes > max) {
+      this.#abortUpstream();
+      this.#localReply(413, ResponseFlag.None, 'request body too large', true);
+      return;
+    }
+    if (this.#client !== undefined) { this.#writeBody(chunk); return; }
+    (this.#bodyQueue ??= []).push(Buffer.from(chunk)); // the parser's view is only valid during the call
+    this.#bodyQueued += chunk.length;
+    if (this.#bodyQueued > BUFFER_BEFORE_UPSTREAM_BYTES && !this.#dsReadDisabled) {
+      this.#dsReadDisabled = true;
+      this.#ds.readDisable(true);
+    }
+  }
+
+  onTrailers(trailers: string[]): void {
+    this.#requestTrailers = trailers;
+  }
+
+  onEnd(): void {
+    this.#requestEnded = true;
+    if (this.#stopped) return;
+    if (this.#client !== undefined) this.#writeEnd();
+  }
+
+  /** Client bytes after the upgrade. */
+  onTunnelData(chunk: Buffer, end: boolean): void {
+    const c = this.#client;
+    if (c === undefined) return;
+    this.#lastActivityMs = Date.now();
+    if (chunk.length > 0 && !c.write(chunk) && !this.#dsReadDisabled) { this.#dsReadDisabled = true; this.#ds.readDisable(true); }
+    if (end) c.connection.endWrite();
+  }
+
+  /** Upstream bytes after the 101. */
+  onUpstreamTunnelData(chunk: Buffer, end: boolean, closed: boolean): void {
+    if (this.#finished) return;
+    this.#lastActivityMs = Date.now();
+    if (chunk.length > 0 && !this.#ds.tunnelWrite(chunk) && !this.#usReadDisabled) {
+      this.#usReadDisabled = true;
+      this.#client?.connection.readDisable(true);
+    }
+    if (closed) {
+      this.#releaseBroken();
+      this.#ds.connection.close('flush', 'upstream_closed');
+      this.#finish();
+    } else if (end) {
+      this.#ds.tunnelEnd();
+    }
+  }
+
+  onReset(reason: string): void {
+    if (this.#finished) return;
+    // The client went away: abandon the upstream exchange (its connection cannot be reused mid-way).
+    if (this.#tunnel && this.#responseStarted) {
+      this.#abortUpstream();
+      this.#finish();
+      return;
+    }
+    if (this.#responseFlag === '') this.#responseFlag = ResponseFlag.DownstreamConnectionTermination;
+    this.#shared.logger.debug({ streamId: this.id, reason }, 'downstream reset');
+    this.#abortUpstream();
+    this.#finish();
+  }
+
+  /** The client drained: resume reading the upstream. */
+  onWritable(): void {
+    if (this.#usReadDisabled) { this.#usReadDisabled = false; this.#client?.connection.readDisable(false); }
+  }
+
+  /** The upstream drained: resume reading the client. */
+  onUpstreamWritable(): void {
+    if (this.#dsReadDisabled && this.#client !== undefined) { this.#dsReadDisabled = false; this.#ds.readDisable(false); }
+  }
+
+  // ── ClientStreamEvents (the upstream side) ────────────────────────────────────────────────────
+  onResponseHeaders(uh: Http1Head): void {
+    if (this.#stopped) return;
+    this.#lastActivityMs = Date.now();
+    const status = uh.statusCode;
+    if (status < 200 && !uh.upgrade) {
+      // Interim: 100 Continue, 103 Early Hints… relayed as they come.
+      this.#ds.sendInterim(status, uh.reason, stripHopByHop(uh.headers));
+      return;
+    }
+    this.#responseStarted = true;
+    if (this.#timeoutKind === 1) this.#rearmIdleTimer();
+    this.#keepAliveTimeoutMs = parseKeepAliveTimeoutMs(headerValue(uh.headers, 'keep-alive'));
+    const upgrade = uh.upgrade && this.#tunnel;
+    const list = stripHopByHop(uh.headers, upgrade ? UPGRADE_KEEP : undefined);
+    const headers = new FlatHeaders(list);
+    this.#route?.applyResponseHeaders(headers, this);
+    this.#runSenders(headers);
+    if (upgrade) {
+      headers.add('Connection', 'Upgrade');
+      this.#ds.sendHeaders(status, uh.reason, headers.list, 0, true, true);
+      this.#ds.acceptUpgrade();
+      return;
+    }
+    const bodyless = this.head.method === 'HEAD' || status === 204 || status === 304;
+    const length = uh.framing === BodyFraming.Length ? uh.contentLength : uh.framing === BodyFraming.None ? 0 : -1;
+    if (uh.framing === BodyFraming.None && !bodyless && !headers.has('content-length')) headers.add('content-length', '0');
+    this.#ds.sendHeaders(status, uh.reason, headers.list, length, bodyless);
+  }
+
+  onResponseBody(chunk: Buffer): void {
+    if (this.#stopped) return;
+    this.#lastActivityMs = Date.now();
+    if (!this.#ds.sendData(chunk) && !this.#usReadDisabled) {
+      this.#usReadDisabled = true;
+      this.#client?.connection.readDisable(true);
+    }
+  }
+
+  onResponseTrailers(trailers: string[]): void {
+    this.#responseTrailers = trailers;
+  }
+  #responseTrailers: string[] | undefined;
+
+  onResponseEnd(reusable: boolean): void {
+    if (this.#stopped) return;
+    const handle = this.#handle;
+    this.#handle = undefined;
+    this.#client = undefined;
+    if (this.#usReadDisabled) { this.#usReadDisabled = false; handle?.connection.readDisable(false); }
+    if (handle !== undefined) {
+      // A response that ended before its request did leaves the connection's framing unknown.
+      const ok = reusable && this.#requestEnded;
+      this.#pool!.release(handle, this.#keepAliveTimeoutMs !== undefined ? { reusable: ok, keepAliveTimeoutMs: this.#keepAliveTimeoutMs } : { reusable: ok });
+    }
+    this.#ds.sendEnd(this.#responseTrailers);
+    this.#finish();
+  }
+
+  onResponseError(code: string, reason: string): void {
+    if (this.#stopped) return;
+    this.#releaseBroken();
+    this.#shared.logger.warn({ streamId: this.id, cluster: this.#clusterName, host: this.#upstreamHost?.addressText, code }, `invalid upstream response: ${reason}`);
+    this.#localReply(502, ResponseFlag.UpstreamProtocolError, `invalid upstream response: ${reason}`, true);
+  }
+
+  onUpstreamReset(reason: string): void {
+    if (this.#stopped) return;
+    const handle = this.#handle;
+    const client = this.#client;
+    this.#releaseBroken();
+    if (!this.#responseStarted && !this.#retried && handle !== undefined && client !== undefined
+      && isRetryableOnReused(handle.reused, client.responseBytes, isIdempotentMethod(this.head.method))
+      && this.head.framing === BodyFraming.None) {
+      this.#retried = true;
+      this.#phase = Phase.Upstream;
+      this.#run();
+      return;
+    }
+    if (this.#responseStarted) {
+      this.#responseFlag = ResponseFlag.UpstreamConnectionTermination;
+      this.#ds.reset('upstream_reset_after_headers');
+      this.#finish();
+      return;
+    }
+    this.#localReply(503, ResponseFlag.UpstreamConnectionTermination, `upstream reset before response headers: ${reason}`);
+  }
+
+  // ── timeouts ──────────────────────────────────────────────────────────────────────────────────
+  #armTimer(): void {
+    const opts = this.#shared.config.http1;
+    const routeTimeout = this.#globalTimeoutMs();
+    if (routeTimeout > 0) {
+      this.#timeoutKind = 1;
+      this.#timer = setTimeout(onStreamTimer, routeTimeout, this);
+    } else if (opts.streamIdleTimeoutMs > 0) {
+      this.#timeoutKind = 2;
+      this.#lastActivityMs = Date.now();
+      this.#timer = setTimeout(onStreamTimer, opts.streamIdleTimeoutMs, this);
+    }
+  }
+
+  #globalTimeoutMs(): number {
+    // The route's timeout is known only after routing; the header overrides come with the request.
+    const g = headerMs(this.headers.get('x-mosn-global-timeout'));
+    const t = headerMs(this.headers.get('x-mosn-try-timeout'));
+    let global = g ?? this.#shared.config.http1.defaultTimeoutMs;
+    if (t !== undefined && t > 0 && (global === 0 || t < global)) global = t;
+    return global;
+  }
+
+  /** Called once the route is known: a route timeout replaces the default. */
+  #applyRouteTimeout(): void {
+    const r = this.#route;
+    if (r === undefined || r.timeoutMs <= 0 || this.#timeoutKind !== 1) return;
+    if (this.headers.get('x-mosn-global-timeout') !== undefined || this.headers.get('x-mosn-try-timeout') !== undefined) return;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(onStreamTimer, Math.max(0, r.timeoutMs - (Date.now() - this.startMs)), this);
+  }
+
+  #rearmIdleTimer(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timeoutKind = 0;
+    const idle = this.#shared.config.http1.streamIdleTimeoutMs;
+    if (idle > 0) {
+      this.#timeoutKind = 2;
+      this.#lastActivityMs = Date.now();
+      this.#timer = setTimeout(onStreamTimer, idle, this);
+    }
+  }
+
+  /** Timer callback (module function, no per-stream closure). */
+  onTimer(): void {
+    this.#timer = undefined;
+    if (this.#finished) return;
+    if (this.#timeoutKind === 1) {
+      this.#abortUpstream();
+      this.#localReply(504, ResponseFlag.UpstreamRequestTimeout, 'upstream request timeout');
+      return;
+    }
+    const idle = this.#shared.config.http1.streamIdleTimeoutMs;
+    const quietMs = Date.now() - this.#lastActivityMs;
+    if (quietMs < idle) { this.#timer = setTimeout(onStreamTimer, idle - quietMs, this); return; }
+    this.#abortUpstream();
+    if (this.#responseStarted) { this.#responseFlag = ResponseFlag.StreamIdleTimeout; this.#ds.reset('stream_idle_timeout'); this.#finish(); return; }
+    this.#localReply(408, ResponseFlag.StreamIdleTimeout, 'stream idle timeout', true);
+  }
+
+  // ── local replies, filters, teardown ──────────────────────────────────────────────────────────
+  #localReply(status: number, flag: string, message: string, close = false): void {
+    if (this.#finished) return;
+    if (flag !== '') this.#responseFlag = flag;
+    this.#stopped = true;
+    this.#phase = Phase.Done;
+    this.#abortUpstream();
+    if (this.#ds.headersSent) { this.#ds.reset('local_reply_after_headers'); this.#finish(); return; }
+    if (!this.#requestEnded) close = true; // the rest of the request body is not read: the framing is lost
+    this.#ds.localReply(status, localReplyBody(message, flag), undefined, close);
+    this.#finish();
+  }
+
+  #directReply(status: number, body: string, location: string | undefined): void {
+    this.#stopped = true;
+    this.#phase = Phase.Done;
+    const bytes = Buffer.from(body, 'utf8');
+    const headers = new FlatHeaders(location !== undefined ? ['location', location] : []);
+    if (bytes.length > 0) headers.add('content-type', 'text/plain; charset=utf-8');
+    headers.add('content-length', String(bytes.length));
+    this.#route?.applyResponseHeaders(headers, this);
+    this.#runSenders(headers);
+    if (!this.#requestEnded) this.#ds.setCloseAfter();
+    const bodyless = this.head.method === 'HEAD' || status === 204 || status === 304;
+    this.#ds.sendHeaders(status, '', headers.list, bytes.length, bodyless);
+    if (!bodyless && bytes.length > 0) this.#ds.sendData(bytes);
+    this.#ds.sendEnd();
+    this.#finish();
+  }
+
+  /** Gives the upstream connection up mid-exchange (closed, never reused) or cancels the wait for one. */
+  #abortUpstream(): void {
+    this.#pending?.cancel();
+    this.#pending = undefined;
+    this.#releaseBroken();
+  }
+
+  #releaseBroken(): void {
+    const handle = this.#handle;
+    const client = this.#client;
+    this.#handle = undefined;
+    this.#client = undefined;
+    if (client !== undefined) client.detach();
+    if (handle !== undefined) {
+      if (this.#usReadDisabled) { this.#usReadDisabled = false; handle.connection.readDisable(false); }
+      handle.connection.close('now', 'stream_aborted');
+      this.#pool!.release(handle, { reusable: false });
+    }
+  }
+
+  #finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#stopped = true;
+    this.#phase = Phase.Done;
+    if (this.#timer !== undefined) { clearTimeout(this.#timer); this.#timer = undefined; }
+    if (this.#hostCounted) { this.#hostCounted = false; this.#upstreamHost!.activeRequests--; }
+    if (this.#dsReadDisabled) { this.#dsReadDisabled = false; this.#ds.readDisable(false); }
+    this.#bodyQueue = null;
+    const shared = this.#shared;
+    shared.onStreamDone(this);
+    if (this.#receivers !== undefined) for (const r of this.#receivers) r.f.onDestroy?.();
+    if (this.#senders !== undefined) for (const s of this.#senders) s.onDestroy?.();
+    if (shared.accessLog.enabled) shared.accessLog.log((name) => streamVariable(this, name));
+  }
+
+  #runReceivers(phase: StreamFilterPhase): boolean {
+    const list = this.#receivers;
+    if (list === undefined) { if (phase === StreamFilterPhase.AfterRoute) this.#applyRouteTimeout(); return true; }
+    for (; this.#filterIndex < list.length; this.#filterIndex++) {
+      const r = list[this.#filterIndex]!;
+      if (r.phase !== phase) continue;
+      let status: StreamFilterStatus;
+      try {
+        status = r.f.onReceive(this.headers, undefined, this.#requestTrailersMap());
+      } catch (err) {
+        this.#shared.logger.error({ err: (err as Error).message }, 'stream filter threw');
+        this.#localReply(500, ResponseFlag.None, 'stream filter error');
+        return false;
+      }
+      if (this.#stopped) return false;
+      if (status === StreamFilterStatus.Stop) { this.#filterIndex++; return false; }
+    }
+    this.#filterIndex = 0;
+    if (phase === StreamFilterPhase.AfterRoute) this.#applyRouteTimeout();
+    return true;
+  }
+
+  #requestTrailersMap(): FlatHeaders | undefined {
+    return this.#requestTrailers === undefined ? undefined : new FlatHeaders(this.#requestTrailers);
+  }
+
+  #runSenders(headers: FlatHeaders): void {
+    const list = this.#senders;
+    if (list === undefined) return;
+    for (const s of list) {
+      try {
+        if (s.append(headers, undefined, undefined) === StreamFilterStatus.Stop) break;
+      } catch (err) {
+        this.#shared.logger.error({ err: (err as Error).message }, 'stream sender filter threw');
+      }
+    }
+  }
+
+  #buildFilters(): void {
+    const receivers: { f: StreamReceiverFilter; phase: StreamFilterPhase }[] = [];
+    const senders: StreamSenderFilter[] = [];
+    const chain = {
+      addReceiverFilter: (f: StreamReceiverFilter, phase: StreamFilterPhase) => { f.setHandler?.(this); receivers.push({ f, phase }); },
+      addSenderFilter: (f: StreamSenderFilter) => { f.setHandler?.(this); senders.push(f); },
+    };
+    for (const create of this.#shared.streamFilterCreators) create(chain);
+    if (receivers.length > 0) this.#receivers = receivers;
+    if (senders.length > 0) this.#senders = senders;
+  }
+
+  // ── StreamFilterHandler ───────────────────────────────────────────────────────────────────────
+  continue(): void {
+    if (this.#stopped) return;
+    this.#run();
+  }
+
+  sendLocalReply(status: number, body: string, headers?: Readonly<Record<string, string>>): void {
+    if (this.#finished) return;
+    this.#stopped = true;
+    this.#phase = Phase.Done;
+    this.#abortUpstream();
+    const extra: string[] = [];
+    if (headers !== undefined) for (const [k, v] of Object.entries(headers)) extra.push(k, v);
+    this.#ds.localReply(status, body, extra, !this.#requestEnded);
+    this.#finish();
+  }
+
+  setVariable(name: string, value: string): void {
+    (this.#variables ??= new Map()).set(name, value);
+  }
+
+  // ── RouteRequest / VariableSource ─────────────────────────────────────────────────────────────
+  getHeader(lowerName: string): string | undefined {
+    return this.headers.get(lowerName);
+  }
+
+  getVariable(name: string): string | undefined {
+    const v = this.#variables?.get(name);
+    if (v !== undefined) return v;
+    return streamVariable(this, name);
+  }
+
+  // ── read-only facts for variables and access logs ─────────────────────────────────────────────
+  get downstreamConnection(): Connection { return this.#ds.connection; }
+  get upstreamConnection(): Connection | undefined { return this.#handle?.connection; }
+  get upstreamHost(): Host | undefined { return this.#upstreamHost; }
+  get clusterName(): string { return this.#clusterName; }
+  get routeName(): string { return this.#route?.name ?? ''; }
+  get responseFlag(): string { return this.#responseFlag; }
+  get responseCode(): number { return this.#ds.statusCode; }
+  get bytesReceived(): number { return this.#bodyBytes; }
+  get bytesSent(): number { return this.#ds.bytesSent; }
+  get query(): string { return this.#query; }
+  get rawPath(): string { return this.#rawPath; }
+  get listenerName(): string { return this.#shared.listenerName; }
+}
+
+const UPGRADE_KEEP: readonly string[] = ['upgrade'];
+
+function onStreamTimer(s: ActiveStream): void {
+  s.onTimer();
+}
+
+function headerMs(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) && n >= 0 ? Math.floor(n) : undefined;
+}
+
+function headerValue(list: readonly string[], lower: string): string | undefined {
+  for (let i = 0; i < list.length; i += 2) if (list[i]!.toLowerCase() === lower) return list[i + 1];
+  return undefined;
+}

@@ -1,0 +1,30 @@
+/**
+ * Proxy layer: what every stream of one listener's `proxy` filter shares, built once per listener
+ * apply by the filter factory (config, limits, services, stats), so a stream holds one reference.
+ */
+import type { RouterConfigSource, StreamFilterCreator } from '../api/extension.js';
+import type { AccessLogSink, Counter, Gauge, Logger } from '../api/observability.js';
+import type { ClusterManager } from '../api/upstream.js';
+import type { Http1Limits } from '../protocol/http1/http1-limits.js';
+import type { ProxyConfig } from './proxy-config.js';
+
+export interface ProxyStats {
+  readonly requestTotal: Counter;
+  readonly requestActive: Gauge;
+  readonly localReplies: Counter;
+}
+
+export interface ProxyShared {
+  readonly config: ProxyConfig;
+  readonly downstreamLimits: Http1Limits;
+  readonly upstreamLimits: Http1Limits;
+  readonly routers: RouterConfigSource;
+  readonly clusterManager: ClusterManager;
+  readonly logger: Logger;
+  readonly accessLog: AccessLogSink;
+  readonly listenerName: string;
+  readonly streamFilterCreators: readonly StreamFilterCreator[];
+  readonly stats: ProxyStats;
+  /** A stream finished (stats). */
+  onStreamDone(stream: unknown): void;
+}
