@@ -10,6 +10,7 @@ import { RoundRobinLoadBalancerFactory } from '../extensions/lb-policies/round-r
 import { WeightedRoundRobinLoadBalancerFactory } from '../extensions/lb-policies/weighted-round-robin/weighted-round-robin.js';
 import { LeastRequestLoadBalancerFactory } from '../extensions/lb-policies/least-request/least-request.js';
 import { SimpleClusterTypeFactory } from '../extensions/cluster-types/simple/simple.js';
+import { StrictDnsClusterTypeFactory } from '../extensions/cluster-types/strict-dns/strict-dns.js';
 
 export function registerBuiltins(r: Registries): void {
   r.networkFilters.register(TcpProxyFilterFactory);
@@ -19,4 +20,5 @@ export function registerBuiltins(r: Registries): void {
   r.lbPolicies.register(WeightedRoundRobinLoadBalancerFactory);
   r.lbPolicies.register(LeastRequestLoadBalancerFactory);
   r.clusterTypes.register(SimpleClusterTypeFactory);
+  r.clusterTypes.register(StrictDnsClusterTypeFactory);
 }

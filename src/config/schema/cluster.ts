@@ -37,13 +37,42 @@ export const DEFAULT_LB_TYPE = 'LB_ROUNDROBIN';
 export const MOSN_CLUSTER_TYPES: readonly string[] = ['SIMPLE', 'STATIC', 'EDS', 'DYNAMIC', 'STRICT_DNS', 'ORIGINAL_DST'];
 export const DEFAULT_CLUSTER_TYPE = 'SIMPLE';
 
-// Host addresses are parsed by the cluster (below): a STRICT_DNS host may omit its port.
+/** MOSN's `"aaa.com"` in a STRICT_DNS cluster: a name with no port and no unix prefix gets port 80. */
+function withDefaultDnsPort(address: string): string {
+  const text = address.trim();
+  if (text === '' || text.includes(':') || text.startsWith('/')) return address;
+  return `${text}:${DEFAULT_DNS_PORT}`;
+}
+
+/**
+ * A host, and (`missingPort`) the error for an address that is valid only with MOSN's STRICT_DNS
+ * default port: the cluster (which knows its type) reports it or accepts the port-80 address.
+ */
+interface ParsedHost {
+  readonly config: HostConfig;
+  readonly missingPort?: string;
+}
+
 const hostSchema = z.object({
   address: z.string(),
   hostname: z.string().default(''),
   weight: z.number().int().nonnegative().default(1),
   metadata: lbMetadataSchema.optional(),
   tls_disable: z.boolean().default(false),
+}).transform((h, ctx): ParsedHost => {
+  let address = tryParseAddress(h.address);
+  let missingPort: string | undefined;
+  if (typeof address === 'string') {
+    const withPort = tryParseAddress(withDefaultDnsPort(h.address));
+    if (typeof withPort === 'string') {
+      ctx.issues.push({ code: 'custom', message: address, input: h.address, path: ['address'] });
+      return z.NEVER;
+    }
+    missingPort = address;
+    address = withPort;
+  }
+  const config: HostConfig = { address, hostname: h.hostname, weight: Math.min(MAX_HOST_WEIGHT, Math.max(1, h.weight)), metadata: h.metadata ?? {}, tlsDisable: h.tls_disable };
+  return missingPort === undefined ? { config } : { config, missingPort };
 });
 
 const lbConfigSchema = z.object({
@@ -55,12 +84,6 @@ const lbConfigSchema = z.object({
 
 const DEFAULT_LB_CONFIG: LbConfig = { choiceCount: DEFAULT_CHOICE_COUNT, activeRequestBias: DEFAULT_ACTIVE_REQUEST_BIAS };
 
-/** MOSN's `"aaa.com"` in a STRICT_DNS cluster: a name with no port and no unix prefix gets port 80. */
-function withDefaultDnsPort(address: string): string {
-  const text = address.trim();
-  if (text === '' || text.includes(':') || text.startsWith('/')) return address;
-  return `${text}:${DEFAULT_DNS_PORT}`;
-}
 
 const circuitBreakerSchema = z.object({
   max_connections: z.number().int().nonnegative().default(0),
@@ -99,13 +122,11 @@ export const clusterSchema = z.object({
   connBufferLimitBytes: c.conn_buffer_limit_bytes === 0 ? DEFAULT_CONN_BUFFER_LIMIT_BYTES : c.conn_buffer_limit_bytes,
   circuitBreakers: c.circuit_breakers[0] ?? { maxConnections: 0, maxPendingRequests: 0, maxRequests: 0, maxRetries: 0 },
   hosts: c.hosts.map((h, i): HostConfig => {
-    const text = c.type === 'STRICT_DNS' ? withDefaultDnsPort(h.address) : h.address;
-    const address = tryParseAddress(text);
-    if (typeof address === 'string') {
-      ctx.issues.push({ code: 'custom', message: address.replace(`"${text}"`, `"${h.address}"`), input: h.address, path: ['hosts', i, 'address'] });
+    if (h.missingPort !== undefined && c.type !== 'STRICT_DNS') {
+      ctx.issues.push({ code: 'custom', message: h.missingPort, input: h.config.address.text, path: ['hosts', i, 'address'] });
       return z.NEVER;
     }
-    return { address, hostname: h.hostname, weight: Math.min(MAX_HOST_WEIGHT, Math.max(1, h.weight)), metadata: h.metadata ?? {}, tlsDisable: h.tls_disable };
+    return h.config;
   }),
   lbConfig: c.lbconfig ?? DEFAULT_LB_CONFIG,
   dnsRefreshRateMs: c.dns_refresh_rate === 0 ? DEFAULT_DNS_REFRESH_RATE_MS : c.dns_refresh_rate,
