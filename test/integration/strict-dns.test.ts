@@ -194,7 +194,7 @@ test('cluster manager: empty until resolved, hosts kept across refreshes and rec
 
 const hasProxy = createBuiltinRegistries().networkFilters.has('proxy');
 
-/** Sends GET / through Skiff; resolves status, body and the origin-seen Host (from the body). */
+/** Sends GET / through Skiff on a new connection; rejects when no response comes within 5 s. */
 function get(port: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path: '/', agent: false, headers: { host: 'front.example' } }, (res) => {
@@ -203,6 +203,7 @@ function get(port: number): Promise<{ status: number; body: string }> {
       res.on('data', (c: string) => (body += c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
+    req.setTimeout(5_000, () => req.destroy(new Error('no response in 5 s')));
     req.on('error', reject);
     req.end();
   });
@@ -236,5 +237,42 @@ test('L7: 503 UH while the name is unresolved; auto_host_rewrite sends the DNS n
   } finally {
     await server.stopNow();
     await new Promise<void>((r) => origin.close(() => r()));
+  }
+});
+
+test('L7: a name with two addresses under LB_LEAST_REQUEST: the host holding a request gets no new ones', { skip: !hasProxy && 'the proxy network filter is not registered yet' }, async () => {
+  const held: import('node:http').ServerResponse[] = [];
+  const slow = createHttpServer((_req, res) => held.push(res)); // answers only when released
+  await new Promise<void>((r) => slow.listen(0, '127.0.0.1', () => r()));
+  const port = (slow.address() as AddressInfo).port;
+  const fast = createHttpServer((_req, res) => res.end('fast'));
+  await new Promise<void>((resolve, reject) => {
+    fast.once('error', reject);
+    fast.listen(port, '127.0.0.2', () => resolve());
+  });
+  const dns = new ScriptedResolver();
+  dns.answers.set('pair.test', ['127.0.0.1', '127.0.0.2']);
+  const doc = l7Document({ clusters: { pair: [`pair.test:${port}`] }, cluster: { type: 'STRICT_DNS', lb_type: 'LB_LEAST_REQUEST', lbconfig: { choice_count: 2 } } });
+  const server = await start(doc, registriesWith(dns.lookup));
+  const pending: Promise<{ status: number; body: string }>[] = [];
+  try {
+    const proxyPort = portOf(server, 'proxy');
+    // Until the slow host holds one request (each pick compares both hosts; an idle tie is random).
+    for (let i = 0; i < 50 && held.length === 0; i++) {
+      const p = get(proxyPort);
+      await Promise.race([p, waitFor(() => held.length > 0, 2000).catch(() => {})]);
+      if (held.length > 0) pending.push(p);
+      else assert.equal((await p).body, 'fast');
+    }
+    assert.equal(held.length, 1, 'one request reached the slow host');
+    for (let i = 0; i < 20; i++) assert.equal((await get(proxyPort)).body, 'fast', `request ${i} went to the idle host`);
+    assert.equal(held.length, 1);
+    for (const res of held) res.end('slow');
+    assert.equal((await pending[0])?.body, 'slow');
+  } finally {
+    for (const res of held) if (!res.writableEnded) res.end();
+    await server.stopNow();
+    await new Promise<void>((r) => slow.close(() => r()));
+    await new Promise<void>((r) => fast.close(() => r()));
   }
 });
