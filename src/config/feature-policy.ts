@@ -131,7 +131,7 @@ export const FILTER_RULES: readonly FilterRule[] = [
   { position: 'stream_filter', type: 'payload_limit', feature: 'request size limits (stream filter payload_limit)', action: 'fail_closed' },
   { position: 'network_filter', type: 'udp_proxy', feature: 'UDP proxying (network filter udp_proxy)', action: 'error', reason: 'it cannot be served as TCP' },
   // known MOSN filters not implemented yet: skipped with a warning, as MOSN skips unknown filters
-  ...(['proxy', 'fault_inject', 'grpc', 'tunnel'] as const).map((type) => ({ position: 'network_filter' as const, type, feature: `network filter ${type}`, action: 'warn' as const })),
+  ...(['fault_inject', 'grpc', 'tunnel'] as const).map((type) => ({ position: 'network_filter' as const, type, feature: `network filter ${type}`, action: 'warn' as const })),
   ...(['fault', 'gzip', 'mirror', 'dsl', 'fault_tolerance', 'header_to_metadata', 'transcoder', 'dubbo_stream', 'grpc_metric', 'proxywasm', 'seata', 'istio.stats', 'mixer'] as const)
     .map((type) => ({ position: 'stream_filter' as const, type, feature: `stream filter ${type}`, action: 'warn' as const })),
   { position: 'listener_filter', type: 'original_dst', feature: 'listener filter original_dst', action: 'warn' },

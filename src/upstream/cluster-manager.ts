@@ -164,7 +164,7 @@ export class ClusterManagerImpl implements ClusterManager {
     };
     let stop: () => void;
     try {
-      stop = typeFactory.start(config, update);
+      stop = typeFactory.start(config, update, { logger: this.#logger });
     } catch (err) {
       throw new SkiffError(ErrorCode.Config, `cluster "${config.name}": ${typeFactory.name} discovery failed to start: ${(err as Error).message}`, { cause: err });
     }

@@ -100,7 +100,7 @@ test('--strict turns warnings into errors', async () => {
   await assert.rejects(loadConfigFile(file, { registries: testRegistries(), strict: true }), (err: unknown) => {
     assert.ok(err instanceof ConfigError);
     assert.equal(err.issues.length, ok.warnings.length);
-    assert.match(err.message, /servers\[0\]\.listeners\[0\]\.filter_chains\[0\]\.filters\[0\]\.type: network filter proxy is not implemented yet and is ignored; the filter is skipped \(a warning; --strict makes it an error\)/);
+    assert.match(err.message, /servers\[0\]\.listeners\[1\]\.stream_filters\[0\]\.type: .*healthcheck/);
     return true;
   });
 });

@@ -217,16 +217,15 @@ test('legacy MOSN configs load: tcpproxy-sample ("Name", routes with "Cluster")'
   assert.deepEqual(real.warnings, []);
 });
 
-test('legacy MOSN configs load: mosn_config.json shape (proxy filters warned, routers parsed)', async () => {
+test('legacy MOSN configs load: mosn_config.json shape (proxy filters parsed, routers parsed, unknown stream filter warned)', async () => {
   const { config, warnings } = await loadConfigFile(fixture('mosn-config.json'), { registries: createBuiltinRegistries() });
   assert.deepEqual(config.server.routers.map((r) => r.name), ['server_router', 'application_router']);
   assert.equal(config.server.routers[1]?.virtualHosts[0]?.routers[0]?.directResponse?.status, 200);
   assert.equal(config.server.defaultLogLevel, 'debug');
-  assert.deepEqual(warnings.map((w) => w.path), [
-    'servers[0].listeners[0].filter_chains[0].filters[0].type',
-    'servers[0].listeners[1].filter_chains[0].filters[0].type',
-    'servers[0].listeners[1].stream_filters[0].type',
-  ]);
+  assert.deepEqual(warnings.map((w) => w.path), ['servers[0].listeners[1].stream_filters[0].type']);
+  const proxy = config.server.listeners[0]?.filterChains[0]?.filters[0];
+  assert.equal(proxy?.type, 'proxy');
+  assert.deepEqual((proxy?.config as { downstreamProtocols: string[] }).downstreamProtocols, ['Http1'], '"Auto" expands to the protocols Skiff serves');
 });
 
 test('the bundled default config passes --strict with the built-in registries', async () => {
