@@ -1,17 +1,21 @@
 /**
- * Every config under examples/ is validated with `--strict`-free `skiff validate` and then started
- * and exercised over real sockets. The example files keep their documented fixed ports; the test
- * maps each fixed port (and /tmp socket path) to a free one in a temp copy, so runs never collide.
+ * Every config under examples/ (and the bundled configs/default.json) is validated with
+ * `--strict`-free `skiff validate` and then started and exercised over real sockets. The example
+ * files keep their documented fixed ports; the test maps each fixed port (and /tmp socket path) to
+ * a free one in a temp copy, so runs never collide. The HTTP examples' origins are node:http servers
+ * started here that answer with what they received (see `httpOrigin`).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli, SkiffProcess, tempDir } from '../fakes/skiff-process.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
+const CONFIGS = fileURLToPath(new URL('../../../configs/', import.meta.url));
 
 async function freePort(): Promise<number> {
   const s = net.createServer();
@@ -29,10 +33,10 @@ interface Prepared {
   cleanup: () => void;
 }
 
-/** Copies an example into a temp dir with every fixed port and /tmp socket path remapped. */
-async function prepare(example: string, file: string): Promise<Prepared> {
+/** Copies an example (a folder under `root`) into a temp dir with every fixed port and /tmp socket path remapped. */
+async function prepare(example: string, file: string, root = EXAMPLES): Promise<Prepared> {
   const { dir, cleanup } = tempDir();
-  let text = readFileSync(join(EXAMPLES, example, file), 'utf8');
+  let text = readFileSync(join(root, example, file), 'utf8');
   const ports = new Map<number, number>();
   const fixed = new Set<number>();
   for (const m of text.matchAll(/127\.0\.0\.1:(\d{2,5})|"port_value":\s*(\d+)|Port:\s*"(\d+)"/g)) fixed.add(Number(m[1] ?? m[2] ?? m[3]));
@@ -43,7 +47,7 @@ async function prepare(example: string, file: string): Promise<Prepared> {
   text = text.replace(/\/tmp\/skiff-example-/g, `${dir}/`);
   const path = join(dir, file);
   writeFileSync(path, text);
-  for (const f of readdirSync(join(EXAMPLES, example))) if (f.endsWith('.mjs')) copyFileSync(join(EXAMPLES, example, f), join(dir, f));
+  for (const f of readdirSync(join(root, example))) if (f.endsWith('.mjs')) copyFileSync(join(root, example, f), join(dir, f));
   return {
     path,
     dir,
@@ -86,6 +90,105 @@ function exchange(target: number | string, payload: string): Promise<string> {
 }
 
 const closeAll = (servers: net.Server[]) => Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+
+/** What an HTTP origin saw of one request. */
+interface Seen {
+  readonly origin: string;
+  readonly method: string;
+  readonly url: string;
+  readonly headers: http.IncomingHttpHeaders;
+  /** The upstream connection's client port: one per pooled connection Skiff opened. */
+  readonly remotePort: number;
+}
+
+interface HttpOrigin {
+  readonly seen: Seen[];
+  /** Every connection Skiff opened to this origin, with when it closed (0 = still open). */
+  readonly connections: { port: number; closedAt: number }[];
+  /** Responds to every request held so far (paths containing "/hold"). */
+  release(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * A node:http origin on 127.0.0.1:`port` that answers each request with its own name in `x-origin`,
+ * a secret header (`x-origin-secret`, for response-header removal) and the request as JSON. Requests
+ * whose path contains "/hold" wait for `release()`. Keep-alive 60 s, so only Skiff closes idle
+ * connections.
+ */
+async function httpOrigin(name: string, port: number): Promise<HttpOrigin> {
+  const seen: Seen[] = [];
+  const connections: { port: number; closedAt: number }[] = [];
+  let held: http.ServerResponse[] = [];
+  const answer = (res: http.ServerResponse, s: Seen): void => {
+    res.writeHead(200, { 'content-type': 'application/json', 'x-origin': name, 'x-origin-secret': 's3cret' });
+    res.end(JSON.stringify(s));
+  };
+  const server = http.createServer((req, res) => {
+    const s: Seen = { origin: name, method: req.method ?? '', url: req.url ?? '', headers: req.headers, remotePort: req.socket.remotePort ?? 0 };
+    seen.push(s);
+    req.resume();
+    req.on('end', () => {
+      if (s.url.includes('/hold')) held.push(res);
+      else answer(res, s);
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  server.on('connection', (sock) => {
+    const c = { port: sock.remotePort ?? 0, closedAt: 0 };
+    connections.push(c);
+    sock.on('close', () => (c.closedAt = Date.now()));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  return {
+    seen,
+    connections,
+    release: () => {
+      const h = held;
+      held = [];
+      for (const res of h) res.end('released');
+    },
+    close: async () => {
+      for (const res of held) res.destroy();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+interface Reply {
+  readonly status: number;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: string;
+  /** The origin's JSON echo of the request (throws when the reply did not come from an origin). */
+  seen(): Seen;
+}
+
+/** One HTTP/1.1 request on a fresh connection to 127.0.0.1:`port`. */
+function send(port: number, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path, method, headers, agent: false, timeout: 5000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, seen: () => JSON.parse(body) as Seen }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no reply in 5 s`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const closeOrigins = (origins: HttpOrigin[]) => Promise.all(origins.map((o) => o.close()));
+const countBy = (xs: readonly string[]): Record<string, number> => {
+  const out: Record<string, number> = {};
+  for (const x of xs) out[x] = (out[x] ?? 0) + 1;
+  return out;
+};
 
 async function validates(path: string): Promise<string> {
   const r = await runCli(['validate', '-c', path]);
@@ -175,6 +278,156 @@ test('examples/mosn-legacy: a MOSN-era config loads unchanged; legacy router kep
   } finally {
     await skiff?.stop();
     await closeAll(ups);
+    ex.cleanup();
+  }
+});
+
+test('configs/default.json: 2045 → 2046 → 2047 (direct response) crosses two proxy hops', async () => {
+  const ex = await prepare('', 'default.json', CONFIGS);
+  let skiff: SkiffProcess | undefined;
+  try {
+    skiff = await SkiffProcess.start(ex.path);
+    assert.doesNotMatch(await validates(ex.path), /warning/);
+    const viaTwoHops = await send(await skiff.waitForListener('clientListener'), '/');
+    assert.equal(viaTwoHops.status, 200);
+    assert.match(viaTwoHops.body, /^Welcome to Skiff!\n/);
+    assert.equal(viaTwoHops.headers['x-skiff-hops'], 'serverListener, clientListener', 'each proxy hop appends its listener name');
+    const app = await send(await skiff.waitForListener('appListener'), '/');
+    assert.equal(app.body, viaTwoHops.body);
+    assert.equal(app.headers['x-skiff-hops'], undefined);
+    const running = skiff;
+    await running.waitFor(() => /-> 127\.0\.0\.1:\d+ clientCluster code=200 flag=- /.test(running.stdout), 5000, 'access log line on stdout');
+  } finally {
+    await skiff?.stop();
+    ex.cleanup();
+  }
+});
+
+test('examples/http-routing: hosts, paths, headers, rewrites, weights, header mutation, direct responses, redirects', async () => {
+  const ex = await prepare('http-routing', 'config.json');
+  const origins = [await httpOrigin('v1', ex.port(8080)), await httpOrigin('v2', ex.port(8081)), await httpOrigin('static', ex.port(8082))];
+  let skiff: SkiffProcess | undefined;
+  try {
+    skiff = await SkiffProcess.start(ex.path);
+    assert.doesNotMatch(await validates(ex.path), /warning/);
+    const port = await skiff.waitForListener('edge');
+    const api = (path: string, headers: Record<string, string> = {}, method = 'GET') => send(port, path, { host: 'api.example.com', ...headers }, method);
+
+    // prefix + prefix_rewrite + route and virtual-host request headers + router-level response header
+    const v1 = await api('/v1/items?page=2');
+    assert.equal(v1.status, 200);
+    assert.deepEqual([v1.seen().origin, v1.seen().url], ['v1', '/api/items?page=2']);
+    assert.equal(v1.seen().headers['x-api-version'], '1');
+    assert.equal(v1.seen().headers['x-virtual-host'], 'api');
+    assert.equal(v1.headers['x-served-by'], 'skiff');
+    // header match (regex) wins over later path rules: first match in config order
+    assert.equal((await api('/v1/items', { 'x-canary': 'true' })).seen().origin, 'v2');
+    assert.equal((await api('/v1/items', { 'x-canary': 'yes' })).seen().origin, 'v1');
+    // the special header name "method"
+    const del = await api('/v1/items', {}, 'DELETE');
+    assert.deepEqual([del.status, del.body], [405, 'DELETE is not allowed on this API\n']);
+    // exact path → redirect (query kept)
+    const moved = await api('/v1/legacy?x=1');
+    assert.equal(moved.status, 301);
+    assert.equal(moved.headers.location, 'http://api.example.com/v2/items?x=1');
+    // regex match + regex_rewrite with a capture group
+    assert.equal((await api('/users/42')).seen().url, '/api/user/42');
+    assert.equal((await api('/users/42x')).seen().url, '/users/42x', 'falls through to the catch-all route');
+    // catch-all: appended and removed request headers
+    const tagged = await api('/anything', { 'x-trace-tag': 'client', 'x-internal-debug': '1' });
+    assert.equal(tagged.seen().headers['x-trace-tag'], 'client, edge');
+    assert.equal(tagged.seen().headers['x-internal-debug'], undefined);
+    // weighted clusters 80/20
+    const shop: string[] = [];
+    for (let i = 0; i < 60; i++) shop.push((await api(`/shop/cart/${i}`)).seen().origin);
+    const byOrigin = countBy(shop);
+    assert.ok((byOrigin['v1'] ?? 0) > (byOrigin['v2'] ?? 0) && (byOrigin['v2'] ?? 0) > 0, JSON.stringify(byOrigin));
+
+    // wildcard domain + host_rewrite + virtual-host response header add/remove
+    for (const host of ['static.example.com', 'img.static.example.com']) {
+      const r = await send(port, '/logo.png', { host });
+      assert.equal(r.seen().origin, 'static', host);
+      assert.equal(r.seen().headers.host, 'files.internal');
+      assert.equal(r.headers['cache-control'], 'public, max-age=60');
+      assert.equal(r.headers['x-origin-secret'], undefined);
+      assert.equal(r.headers['x-served-by'], 'skiff');
+    }
+    // the "*" virtual host: direct response, redirect with scheme + host, and 404 (NR) when nothing matches
+    const health = await send(port, '/health', { host: 'anything.test' });
+    assert.deepEqual([health.status, health.body], [200, 'ok\n']);
+    const docs = await send(port, '/docs/intro?lang=en', { host: 'www.example.com' });
+    assert.equal(docs.status, 302);
+    assert.equal(docs.headers.location, 'https://docs.example.com/docs/intro?lang=en');
+    const none = await send(port, '/nope', { host: 'www.example.com' });
+    assert.equal(none.status, 404);
+    assert.match(none.body, /\(NR\)\n$/);
+    const running = skiff;
+    await running.waitFor(() => / code=404 flag=NR /.test(running.stdout), 5000, 'NR in the access log');
+    assert.equal(origins[0]!.seen.filter((s) => s.url.startsWith('/nope') || s.url.startsWith('/health')).length, 0);
+  } finally {
+    await skiff?.stop();
+    await closeOrigins(origins);
+    ex.cleanup();
+  }
+});
+
+test('examples/http-cluster: LB policies, max_request_per_conn, idle_timeout, and 503 local replies with flags', async () => {
+  const ex = await prepare('http-cluster', 'config.json');
+  const [a, b, c, d] = [await httpOrigin('a', ex.port(8080)), await httpOrigin('b', ex.port(8081)), await httpOrigin('c', ex.port(8082)), await httpOrigin('d', ex.port(8083))];
+  const origins = [a!, b!, c!, d!];
+  let skiff: SkiffProcess | undefined;
+  try {
+    skiff = await SkiffProcess.start(ex.path);
+    assert.doesNotMatch(await validates(ex.path), /warning/);
+    const port = await skiff.waitForListener('lb_listener');
+    const origin = async (path: string) => (await send(port, path)).seen().origin;
+    const run = async (prefix: string, n: number) => {
+      const out: string[] = [];
+      for (let i = 0; i < n; i++) out.push(await origin(`${prefix}${i}`));
+      return out;
+    };
+
+    const rr = await run('/rr/', 6);
+    assert.deepEqual(countBy(rr), { a: 2, b: 2, c: 2 }, rr.join());
+    assert.notEqual(rr[0], rr[1]);
+    const weighted = countBy(await run('/weighted/', 12));
+    assert.ok((weighted['a'] ?? 0) >= 2 && (weighted['a'] ?? 0) <= 4 && (weighted['b'] ?? 0) === 12 - (weighted['a'] ?? 0), `EDF by weight 1:3: ${JSON.stringify(weighted)}`);
+    assert.deepEqual(Object.keys(countBy(await run('/random/', 40))).sort(), ['a', 'b']);
+
+    // LB_LEAST_REQUEST: while one request is held on a host, the other host has fewer active requests.
+    const held = send(port, '/least/hold');
+    await skiff.waitFor(() => a!.seen.concat(b!.seen).some((s) => s.url === '/least/hold'), 5000, 'held request at an origin');
+    const busy = a!.seen.some((s) => s.url === '/least/hold') ? 'a' : 'b';
+    assert.deepEqual(countBy(await run('/least/', 4)), { [busy === 'a' ? 'b' : 'a']: 4 });
+    a!.release();
+    b!.release();
+    assert.equal((await held).body, 'released');
+
+    // max_request_per_conn 2: five sequential requests use three upstream connections;
+    // idle_timeout 1s: the last one (one request on it) is closed by Skiff about a second later.
+    for (let i = 0; i < 5; i++) assert.equal(await origin(`/short-lived/${i}`), 'd');
+    const perConnection = Object.values(countBy(d!.seen.map((s) => String(s.remotePort)))).sort();
+    assert.deepEqual(perConnection, [1, 2, 2], 'requests per upstream connection');
+    assert.equal(d!.connections.length, 3);
+    const last = d!.connections.at(-1)!;
+    const lastResponseAt = Date.now();
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(last.closedAt, 0, 'still pooled shortly after the response');
+    await skiff.waitFor(() => d!.connections.every((x) => x.closedAt !== 0), 5000, 'idle upstream connection closed by Skiff');
+    assert.ok(last.closedAt - lastResponseAt >= 700, `closed after ${last.closedAt - lastResponseAt} ms`);
+
+    // local replies: one text line ending in the response flag, the same flag in the access log
+    for (const [path, status, flag] of [['/down/x', 503, 'UF'], ['/empty/x', 503, 'UH'], ['/missing/x', 503, 'NC']] as const) {
+      const r = await send(port, path);
+      assert.equal(r.status, status, path);
+      assert.match(r.body, new RegExp(`\\(${flag}\\)\\n$`), path);
+      assert.match(String(r.headers['content-type']), /^text\/plain/);
+      const running = skiff;
+      await running.waitFor(() => new RegExp(` code=${status} flag=${flag}`).test(running.stdout), 5000, `${flag} in the access log`);
+    }
+  } finally {
+    await skiff?.stop();
+    await closeOrigins(origins);
     ex.cleanup();
   }
 });
