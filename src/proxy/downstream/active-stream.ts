@@ -294,6 +294,8 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
     if (!this.#hostCounted) { this.#hostCounted = true; this.#upstreamHost!.activeRequests++; }
     client.begin(this, this.head.method, this.#tunnel);
     client.write(this.#upstreamHead!);
+    // Reading resumes now; writing the queued body may pause it again (upstream backpressure).
+    if (this.#dsReadDisabled && !this.#tunnel) { this.#dsReadDisabled = false; this.#ds.readDisable(false); }
     const q = this.#bodyQueue;
     if (q !== null) {
       this.#bodyQueue = null;
@@ -301,7 +303,6 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
       for (const c of q) this.#writeBody(c);
     }
     if (this.#requestEnded) this.#writeEnd();
-    if (this.#dsReadDisabled && !this.#tunnel) { this.#dsReadDisabled = false; this.#ds.readDisable(false); }
   }
 
   onFailure(reason: PoolFailureReason, detail: string): void {

@@ -5,10 +5,11 @@
  *   begin(events, method, upgrade) ─▶ write(head/body) ─▶ parser(response) ─▶ events.onResponse*
  *
  * Upstream responses are validated by the same strict parser (a 101 nobody asked for, bad framing →
- * `onResponseError`, the caller answers 502 and never reuses the connection). A bodyless final
- * response (HEAD, 204, 304) is delivered only after the rest of its read has been checked, so bytes
- * after it (a body where none may be, response smuggling) still turn into a clean 502. Bytes after a
- * complete response with a body end the connection (never returned to the pool).
+ * `onResponseError`, the caller answers 502 and never reuses the connection). The events of one read
+ * are queued and delivered only after the whole read has been parsed, so bytes after a complete
+ * response (a body on HEAD/204/304, response smuggling) are seen before any of that response went out:
+ * the client gets a clean 502 and the connection is closed. (When the head came in an earlier read,
+ * the response already started; it is completed and the connection is closed, never pooled.)
  */
 import type { Connection, ConnectionCallbacks, ReadFilter } from '../../api/network.js';
 import { ConnectionEvent, FilterStatus } from '../../api/network.js';
@@ -35,15 +36,19 @@ export interface ClientStreamEvents {
   onUpstreamWritable(): void;
 }
 
+const K_HEAD = 0, K_BODY = 1, K_TRAILERS = 2, K_END = 3;
+
 export class Http1ClientConnection implements ReadFilter, ConnectionCallbacks, Http1Callbacks {
   readonly connection: Connection;
   readonly #parser: Http1Parser;
   #events: ClientStreamEvents | null = null;
-  #deferredHead: Http1Head | null = null;
+  /** Events of the current read, delivered after it is parsed: kinds and payloads side by side. */
+  readonly #qKind: number[] = [];
+  readonly #qData: (Http1Head | Buffer | string[] | null)[] = [];
   #completed = false;
+  #headDelivered = false;
   #tunnel = false;
   #upgrading = false;
-  #executing = false;
   /** The response asked for `Connection: close` or the framing ends at close. */
   #keepAlive = true;
   /** Any response byte of the current request (a failure before one may be a keep-alive race). */
@@ -60,7 +65,7 @@ export class Http1ClientConnection implements ReadFilter, ConnectionCallbacks, H
   begin(events: ClientStreamEvents, method: string, upgrade: boolean): void {
     this.#events = events;
     this.#completed = false;
-    this.#deferredHead = null;
+    this.#headDelivered = false;
     this.#keepAlive = true;
     this.responseBytes = 0;
     this.#parser.expectResponse(method, upgrade);
@@ -94,54 +99,77 @@ export class Http1ClientConnection implements ReadFilter, ConnectionCallbacks, H
     if (endStream && this.#events !== null && !this.#tunnel) {
       const st = this.#parser.finish();
       if (st === ParseStatus.Error) this.#fail();
-      else if (!this.#completed && this.#events !== null) this.#events.onUpstreamReset('upstream_closed');
+      else this.#deliver();
+      if (this.#events !== null && !this.#completed) {
+        const e = this.#events;
+        this.#events = null;
+        e.onUpstreamReset('upstream_closed');
+      }
       this.connection.close('flush', 'upstream_closed');
     }
     return FilterStatus.Stop;
   }
 
   #execute(data: Buffer): void {
-    this.#executing = true;
     const st = this.#parser.execute(data);
-    this.#executing = false;
     if (st === ParseStatus.Error) {
       this.#fail();
       return;
     }
     if (st === ParseStatus.Upgraded) {
       this.#tunnel = true;
+      this.#deliver();
       const rest = data.subarray(this.#parser.consumed);
       if (rest.length > 0) this.#events?.onUpstreamTunnelData(rest, false, false);
       return;
     }
-    this.#flushDeferred();
+    if (this.#completed && !this.#parser.isIdle) {
+      // Part of another response with no request outstanding: response smuggling or a stray body.
+      this.#fail();
+      return;
+    }
+    this.#deliver();
   }
 
+  /** The parser rejected the bytes (or bytes followed a complete response). */
   #fail(): void {
     const e = this.#parser.error;
     const ev = this.#events;
-    this.#events = null;
-    if (this.#completed && this.#deferredHead === null) {
-      // Bytes after a complete response: the response stands; the connection is finished.
+    const headQueued = this.#qKind.includes(K_HEAD);
+    if (ev !== null && this.#completed && !headQueued) {
+      // The response started in an earlier read and is complete: let it finish, but end the connection.
+      this.#keepAlive = false;
+      this.#deliver();
       this.connection.close('now', 'bytes_after_response');
       return;
     }
-    this.#deferredHead = null;
+    this.#qKind.length = 0;
+    this.#qData.length = 0;
+    this.#events = null;
     this.connection.close('now', 'upstream_protocol_error');
-    ev?.onResponseError(e?.code ?? 'E_UPSTREAM', e?.reason ?? 'invalid upstream response');
+    const reason = this.#completed ? 'bytes after a complete response' : e?.reason ?? 'invalid upstream response';
+    ev?.onResponseError(this.#completed ? 'E_BYTES_AFTER_RESPONSE' : e?.code ?? 'E_UPSTREAM', reason);
   }
 
-  #flushDeferred(): void {
-    const head = this.#deferredHead;
-    if (head === null) return;
-    this.#deferredHead = null;
-    const ev = this.#events;
-    if (ev === null) return;
-    ev.onResponseHeaders(head);
-    if (this.#completed && this.#events === ev) {
-      this.#events = null;
-      ev.onResponseEnd(this.#keepAlive && !this.connection.closed);
+  #deliver(): void {
+    const kinds = this.#qKind;
+    const data = this.#qData;
+    const n = kinds.length;
+    if (n === 0) return;
+    for (let i = 0; i < n; i++) {
+      const ev = this.#events;
+      if (ev === null) break;
+      switch (kinds[i]) {
+        case K_HEAD: ev.onResponseHeaders(data[i] as Http1Head); break;
+        case K_BODY: ev.onResponseBody(data[i] as Buffer); break;
+        case K_TRAILERS: ev.onResponseTrailers(data[i] as string[]); break;
+        default:
+          this.#events = null;
+          ev.onResponseEnd(this.#keepAlive && !this.connection.closed);
+      }
     }
+    kinds.length = 0;
+    data.length = 0;
   }
 
   // ── ConnectionCallbacks ───────────────────────────────────────────────────────────────────────
@@ -158,39 +186,31 @@ export class Http1ClientConnection implements ReadFilter, ConnectionCallbacks, H
     this.#events?.onUpstreamWritable();
   }
 
-  // ── Http1Callbacks ────────────────────────────────────────────────────────────────────────────
+  // ── Http1Callbacks (queued; see #deliver) ─────────────────────────────────────────────────────
   onMessageBegin(): void {}
 
   onHeaders(head: Http1Head): void {
-    const ev = this.#events;
-    if (ev === null) return;
     if (head.upgrade) this.#upgrading = true;
-    if (head.statusCode >= 200 || head.upgrade) {
-      if (!head.keepAlive) this.#keepAlive = false;
-      if (head.framing === BodyFraming.None && !head.upgrade && this.#executing) {
-        this.#deferredHead = head;
-        return;
-      }
-    }
-    ev.onResponseHeaders(head);
+    if ((head.statusCode >= 200 || head.upgrade) && !head.keepAlive) this.#keepAlive = false;
+    this.#qKind.push(K_HEAD);
+    this.#qData.push(head);
   }
 
   onBody(body: Buffer): void {
-    this.#events?.onResponseBody(body);
+    this.#qKind.push(K_BODY);
+    this.#qData.push(body);
   }
 
   onTrailers(trailers: string[]): void {
-    this.#events?.onResponseTrailers(trailers);
+    this.#qKind.push(K_TRAILERS);
+    this.#qData.push(trailers);
   }
 
   onMessageComplete(): void {
-    const ev = this.#events;
-    if (ev === null) return;
     if (this.#parser.pendingResponses > 0) return; // an interim response ended; the final one follows
     if (this.#upgrading) return; // a 101: the bytes after it are the tunnel (execute returns Upgraded)
     this.#completed = true;
-    if (this.#deferredHead !== null) return; // delivered with its end after the read is checked
-    this.#events = null;
-    ev.onResponseEnd(this.#keepAlive && !this.connection.closed);
+    this.#qKind.push(K_END);
+    this.#qData.push(null);
   }
 }
