@@ -1,14 +1,59 @@
 #!/usr/bin/env bash
-# `npm run bench`: Skiff in the side-by-side harness (../shared/bench), one worker, beside its peers.
-# Until the HTTP proxy lands Skiff is benchmarked as an L4 proxy (tcp_proxy) against node-net and
-# nginx-stream (and direct/nginx baselines). Extra arguments go to the harness, e.g.
-#   npm run bench -- --quick          npm run bench -- --reps 3 --phases h1,4k,tcp,idle
+# `npm run bench`: Skiff in the side-by-side harness (../shared/bench), one process pinned to one core,
+# beside its peers, then Skiff's ratios against each peer (bench/ratios.mjs). See bench/README.md.
+#
+#   npm run bench                          HTTP/1.1 L7 proxy (bench/skiff-l7.json) vs direct, nginx, haproxy,
+#                                          node http-proxy, fastify; phases h1,4k,lat,idle; 3 reps (~15 min)
+#   npm run bench -- --quick               smoke run (1 rep, short loads, ~2 min)
+#   npm run bench -- l4                    tcp_proxy (bench/skiff-l4.json) vs node-net, nginx-stream
+#   npm run bench -- --reps 5 --phases h1,lat
+#   PEERS="ours nginx" npm run bench       only these peers (direct and nginx are always added)
+#   SKIFF_ENTRY=dist-x/src/main.js bash bench/run.sh --quick    another build of Skiff
+#
+# Extra arguments go to the harness (../shared/bench/run.sh --help). Results: a directory under
+# ../shared/bench/results/ (or --out DIR), with summary.md and ratios.md.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 harness="${SKIFF_BENCH_HARNESS:-$repo/../shared/bench}"
+[[ -d "$harness" ]] && harness="$(cd "$harness" && pwd)"
 [[ -x "$harness/run.sh" ]] || { echo "bench: harness not found at $harness (set SKIFF_BENCH_HARNESS)" >&2; exit 2; }
 [[ -d "$harness/node_modules" ]] || bash "$harness/setup.sh"
-export OURS_ENTRY="$repo/dist/src/main.js" OURS_CONFIG="$repo/bench/skiff-l4.json" OURS_KIND=l4 OURS_PORT=18080 OURS_TCP_PORT=18083
-phases=(--phases "${PHASES:-h1,4k,tcp,idle}")
-for a in "$@"; do [[ "$a" == --phases ]] && phases=(); done
-exec "$harness/run.sh" "${phases[@]}" "$@" ours node-net nginx-stream
+
+mode=l7
+if [[ "${1:-}" == l4 || "${1:-}" == l7 ]]; then mode=$1; shift; fi
+
+export OURS_ENTRY="${SKIFF_ENTRY:-$repo/dist/src/main.js}" OURS_PORT=18080
+[[ -f "$OURS_ENTRY" ]] || { echo "bench: $OURS_ENTRY missing (npm run build)" >&2; exit 2; }
+if [[ $mode == l4 ]]; then
+  export OURS_CONFIG="$repo/bench/skiff-l4.json" OURS_KIND=l4 OURS_TCP_PORT=18083
+  default_phases=h1,4k,tcp,idle
+  read -r -a peers <<<"${PEERS:-ours node-net nginx-stream}"
+else
+  export OURS_CONFIG="$repo/bench/skiff-l7.json" OURS_KIND=l7
+  unset OURS_TCP_PORT OURS_H2_PORT
+  default_phases=h1,4k,lat,idle
+  read -r -a peers <<<"${PEERS:-ours haproxy http-proxy fastify}"
+fi
+
+extra=(--phases "${PHASES:-$default_phases}")
+out=""
+prev=""
+for a in "$@"; do
+  [[ "$a" == --phases ]] && extra=()
+  [[ "$prev" == --out ]] && out=$a
+  prev=$a
+done
+if [[ -z $out ]]; then
+  out="$harness/results/skiff-$mode-$(date -u +%Y%m%dT%H%M%SZ)"
+  extra+=(--out "$out")
+fi
+
+status=0
+"$harness/run.sh" "${extra[@]}" "$@" "${peers[@]}" || status=$?
+if [[ -f "$out/results.tsv" ]]; then
+  echo
+  node "$repo/bench/ratios.mjs" "$out" | tee "$out/ratios.md" || status=1
+  echo
+  echo "bench: results in $out (summary.md, ratios.md, results.tsv, raw/)"
+fi
+exit "$status"
