@@ -216,14 +216,16 @@ test('x-mosn-global-timeout (ms) sets the route timeout → 504 (UT)', async () 
 
 // ── malformed upstream responses → 502 (UPE), the connection never reused ───────────────────
 
-// Not here yet (issue 3 asks 502 for them; today the response is relayed and the stray bytes stay
-// buffered on the pooled connection, see the helper report): a body on a 204 / 304 / HEAD response
-// and bytes after a complete response, arriving in the same read as the response.
 const UPE_CASES: readonly { name: string; bad: string; method?: string }[] = [
   { name: 'a garbage status line', bad: 'HTTP/1.1 2x0 OK\r\ncontent-length: 2\r\n\r\nok' },
   { name: 'a 101 to a request that asked for no upgrade', bad: 'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n' },
   { name: 'a duplicate content-length with different values', bad: 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\nokk' },
   { name: 'content-length and transfer-encoding together', bad: 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n' },
+  { name: 'a body on a 204', bad: 'HTTP/1.1 204 No Content\r\n\r\nhello' },
+  { name: 'a body on a 304', bad: 'HTTP/1.1 304 Not Modified\r\netag: "x"\r\n\r\nhello' },
+  { name: 'a body on the response to HEAD', bad: 'HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello', method: 'HEAD' },
+  { name: 'bytes after a complete response (same write)', bad: 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokEXTRA' },
+  { name: 'a second response in the same write as the first', bad: 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokHTTP/1.1 302 Found\r\nLocation: http://evil.example/\r\nx-pad: ' },
 ];
 
 for (const c of UPE_CASES) {
