@@ -214,6 +214,43 @@ test('x-mosn-global-timeout (ms) sets the route timeout → 504 (UT)', async () 
   }
 });
 
+test('x-mosn-try-timeout below the route timeout → 504 (UT) at the try timeout', async () => {
+  const r = await rig({ onRequest: () => undefined }, { virtualHosts: [{ name: 'v', domains: ['*'], routers: [{ match: { prefix: '/' }, route: { cluster_name: 'c1', timeout: '3s' } }] }] });
+  try {
+    const started = Date.now();
+    const res = await rawRequest(r.port, GET('/slow', 'x-mosn-try-timeout: 300\r\n'));
+    const took = Date.now() - started;
+    assertLocalReply(res, 504, 'UT');
+    assert.ok(took >= 250 && took < 2000, `504 after ${took} ms (try timeout 300 ms, route 3 s)`);
+  } finally {
+    await r.close();
+  }
+});
+
+test('stream idle timeout after the response started: the client connection is cut, one status line, flag SI', async () => {
+  const r = await rig({
+    onRequest(_req, conn) {
+      conn.socket.write(`HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n${'z'.repeat(100)}`);
+    },
+  }, { proxy: { extend_config: { Http1: { stream_idle_timeout: '300ms' } } } });
+  const c = await RawClient.connect(r.port);
+  try {
+    const started = Date.now();
+    c.send(GET('/stall'));
+    const end = await c.waitEnd(3000);
+    const took = Date.now() - started;
+    assert.notEqual(end, 'open', 'the downstream connection was ended');
+    assert.ok(took >= 250 && took < 2000, `cut after ${took} ms (idle 300 ms)`);
+    const text = c.pending.toString('latin1');
+    assert.equal(text.match(/HTTP\/1\.\d \d{3}/g)?.length, 1, 'never a second status line');
+    await assertLogged(r, '200 SI');
+    await r.origin.waitFor(() => r.origin.connections[0]?.peerEndedAt !== 0, 2000, 'the stalled upstream connection closed');
+  } finally {
+    c.close();
+    await r.close();
+  }
+});
+
 // ── malformed upstream responses → 502 (UPE), the connection never reused ───────────────────
 
 const UPE_CASES: readonly { name: string; bad: string; method?: string }[] = [
