@@ -87,6 +87,8 @@ export class SocketConnection implements Connection {
   #readDisableCount = 0;
   /** The peer sent FIN (socket 'end'). */
   #readEnded = false;
+  /** The socket is corked until the end of the current tick (see `write`). */
+  #corked = false;
   /** We called `endWrite()` / `end()`. */
   #writeEnded = false;
   /** Our FIN went out (socket 'finish'). */
@@ -221,12 +223,29 @@ export class SocketConnection implements Connection {
     this.counters.bytesWritten += n;
     for (const c of this.#bytesWrittenCounters) c.inc(n);
     this.#idleTimer?.refresh();
-    this.#socket.write(data, this.#onFlushed);
+    if (!this.#corked) {
+      // Writes of one event-loop tick (a response head and its body, a request and its body) leave
+      // in one writev at the end of the tick instead of one syscall each.
+      this.#corked = true;
+      this.#socket.cork();
+      process.nextTick(uncork, this);
+    }
+    // Completion callbacks are needed only to see the buffer drain once it went over the limit
+    // (a callback per write costs a closure call per chunk on the hot path).
+    if (this.#aboveHighWatermark || this.#socket.writableLength + n > this.#limitBytes) this.#socket.write(data, this.#onFlushed);
+    else this.#socket.write(data);
     if (!this.#aboveHighWatermark && this.#socket.writableLength > this.#limitBytes) {
       this.#aboveHighWatermark = true;
       this.#emitWatermark(true);
     }
     return !this.#aboveHighWatermark;
+  }
+
+  /** @internal Flushes the writes batched during this tick. */
+  uncorkTick(): void {
+    if (!this.#corked) return;
+    this.#corked = false;
+    this.#socket.uncork();
   }
 
   endWrite(): void {
@@ -471,4 +490,9 @@ export function errorReason(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
   if (code === 'ECONNRESET') return 'reset';
   return typeof code === 'string' ? code : 'error';
+}
+
+/** Ends a tick's write batch (module function: no closure per write). */
+function uncork(c: SocketConnection): void {
+  c.uncorkTick();
 }

@@ -5,11 +5,16 @@
  */
 import { strEqualsLower } from './http1-chars.js';
 
-const STANDARD = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
-
 function isStandard(name: string): boolean {
-  for (const s of STANDARD) if (strEqualsLower(name, s)) return true;
-  return false;
+  // Most names are not hop-by-hop: reject them by length before comparing characters.
+  switch (name.length) {
+    case 2: return strEqualsLower(name, 'te');
+    case 7: return strEqualsLower(name, 'trailer') || strEqualsLower(name, 'upgrade');
+    case 10: return strEqualsLower(name, 'connection') || strEqualsLower(name, 'keep-alive');
+    case 16: return strEqualsLower(name, 'proxy-connection');
+    case 17: return strEqualsLower(name, 'transfer-encoding');
+    default: return false;
+  }
 }
 
 /**

@@ -734,6 +734,9 @@ function headerMs(v: string | undefined): number | undefined {
 }
 
 function headerValue(list: readonly string[], lower: string): string | undefined {
-  for (let i = 0; i < list.length; i += 2) if (list[i]!.toLowerCase() === lower) return list[i + 1];
+  for (let i = 0; i < list.length; i += 2) {
+    const name = list[i]!;
+    if (name.length === lower.length && name.toLowerCase() === lower) return list[i + 1];
+  }
   return undefined;
 }
