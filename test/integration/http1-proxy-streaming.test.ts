@@ -311,6 +311,155 @@ test('HTTP/1.0 client: close by default; keep-alive honoured when asked; a chunk
   }
 });
 
+test('pipelined requests with content-length and chunked bodies in one write: answered in order, bodies intact', async () => {
+  const r = await rig({ onRequest: (req, conn) => conn.socket.write(responseBytes(200, [], `${req.target} ${req.bodySha256}`)) });
+  const c = await RawClient.connect(r.port);
+  try {
+    const rnd = seededRandom(5);
+    const parts: Buffer[] = [];
+    const expected: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const body = randomBytes(Math.floor(rnd() * 20_000));
+      expected.push(`/b${i} ${sha(body)}`);
+      if (i % 2 === 0) parts.push(Buffer.from(`POST /b${i} HTTP/1.1\r\nHost: a\r\ncontent-length: ${body.length}\r\n\r\n`), body);
+      else parts.push(Buffer.from(`POST /b${i} HTTP/1.1\r\nHost: a\r\ntransfer-encoding: chunked\r\n\r\n`), chunkedBytes(pieces(body, rnd)));
+    }
+    c.send(Buffer.concat(parts));
+    for (let i = 0; i < 10; i++) assert.equal((await c.readFinal({ timeoutMs: 5000 })).final.body.toString(), expected[i]);
+  } finally {
+    c.close();
+    await r.close();
+  }
+});
+
+test('close-delimited upstream body: relayed whole with valid framing; that connection is not reused', async () => {
+  const r = await rig({
+    onRequest(req, conn) {
+      if (req.target === '/eof') conn.socket.end('HTTP/1.1 200 OK\r\nx-kind: eof\r\n\r\nhello until close');
+      else conn.socket.write(responseBytes(200, [], 'next'));
+    },
+  });
+  const c = await RawClient.connect(r.port);
+  try {
+    c.send('GET /eof HTTP/1.1\r\nHost: a\r\n\r\n');
+    const { final } = await c.readFinal();
+    assert.equal(final.body.toString(), 'hello until close');
+    const second = await RawClient.connect(r.port);
+    second.send('GET /n HTTP/1.1\r\nHost: a\r\n\r\n');
+    assert.equal((await second.readFinal()).final.body.toString(), 'next');
+    second.close();
+    assert.equal(r.origin.connections.length, 2);
+  } finally {
+    c.close();
+    await r.close();
+  }
+});
+
+test('early response (the origin answers before the request body is complete): one response, later requests get their own', async () => {
+  const r = await rig({
+    onHead(req, conn) {
+      if (req.target === '/early') conn.socket.write(responseBytes(403, [], 'denied early'));
+    },
+    onRequest(req, conn) {
+      if (req.target !== '/early') conn.socket.write(responseBytes(200, [], `ok ${req.target}`));
+    },
+  });
+  const c = await RawClient.connect(r.port);
+  try {
+    const body = randomBytes(1024 * 1024);
+    c.send(`POST /early HTTP/1.1\r\nHost: a\r\ncontent-length: ${body.length}\r\n\r\n`);
+    const { final } = await c.readFinal();
+    assert.equal(final.status, 403);
+    assert.equal(final.body.toString(), 'denied early');
+    for (let at = 0; at < body.length && c.end === 'open'; at += 64 * 1024) {
+      c.send(body.subarray(at, at + 64 * 1024));
+      await sleep(5);
+    }
+    await sleep(100);
+    assert.doesNotMatch(c.pending.toString('latin1'), /HTTP\/1\.\d \d{3}/, 'exactly one response to the early-answered request');
+    if (c.end === 'open') {
+      c.send('GET /after HTTP/1.1\r\nHost: a\r\n\r\n');
+      assert.equal((await c.readFinal()).final.body.toString(), 'ok /after');
+    }
+    assert.equal((await nodeRequest(r.port, 'GET', '/other', {}, [])).body.toString(), 'ok /other');
+  } finally {
+    c.close();
+    await r.close();
+  }
+});
+
+test('client gone mid-response: the next request gets its own response promptly', async () => {
+  const r = await rig({
+    onRequest(req, conn) {
+      if (req.target === '/long') conn.socket.write(`HTTP/1.1 200 OK\r\ncontent-length: 1000000\r\n\r\n${'q'.repeat(1000)}`);
+      else conn.socket.write(responseBytes(200, [], `ok ${req.target}`));
+    },
+  });
+  try {
+    const c = await RawClient.connect(r.port);
+    c.send('GET /long HTTP/1.1\r\nHost: a\r\n\r\n');
+    await r.origin.waitFor(() => r.origin.completed.length === 1);
+    await sleep(50);
+    c.close();
+    await sleep(50);
+    const started = Date.now();
+    assert.equal((await nodeRequest(r.port, 'GET', '/next', {}, [])).body.toString(), 'ok /next');
+    assert.ok(Date.now() - started < 1000);
+    // Not asserted yet: Skiff keeps the abandoned upstream connection open (busy until the stream idle
+    // timeout) instead of closing it; add `origin.connections[0].peerEndedAt !== 0` once it does.
+  } finally {
+    await r.close();
+  }
+});
+
+test('client gone before the response: the next request is not held behind the abandoned one', async () => {
+  const r = await rig({
+    onRequest(req, conn) {
+      if (req.target !== '/never') conn.socket.write(responseBytes(200, [], `ok ${req.target}`));
+    },
+  });
+  try {
+    const c = await RawClient.connect(r.port);
+    c.send('GET /never HTTP/1.1\r\nHost: a\r\n\r\n');
+    await r.origin.waitFor(() => r.origin.completed.length === 1);
+    c.close();
+    await sleep(50);
+    const started = Date.now();
+    assert.equal((await nodeRequest(r.port, 'GET', '/next', {}, [])).body.toString(), 'ok /next');
+    assert.ok(Date.now() - started < 1000);
+  } finally {
+    await r.close();
+  }
+});
+
+test('upstream dies while the request body is streaming: the client gets 503 (UC) and the connection closes', async () => {
+  const r = await rig({
+    onConnection(conn) {
+      let n = 0;
+      conn.socket.on('data', (d: Buffer) => {
+        n += d.length;
+        if (n > 256 * 1024) conn.socket.destroy();
+      });
+    },
+  });
+  const c = await RawClient.connect(r.port);
+  try {
+    const body = randomBytes(4 * 1024 * 1024);
+    c.send(`PUT /upload HTTP/1.1\r\nHost: a\r\ncontent-length: ${body.length}\r\n\r\n`);
+    for (let at = 0; at < body.length && c.end === 'open'; at += 64 * 1024) {
+      c.send(body.subarray(at, at + 64 * 1024));
+      await sleep(2);
+    }
+    const { final } = await c.readFinal();
+    assert.equal(final.status, 503);
+    assert.match(final.body.toString(), /\(UC\)\n$/);
+    assert.notEqual(await c.waitEnd(2000), 'open', 'closed: the rest of the body cannot be framed');
+  } finally {
+    c.close();
+    await r.close();
+  }
+});
+
 // ── backpressure ───────────────────────────────────────────────────────────────────────────────
 
 const BIG = 50 * MiB;

@@ -262,6 +262,11 @@ const UPE_CASES: readonly { name: string; bad: string; method?: string }[] = [
   { name: 'a body on a 304', bad: 'HTTP/1.1 304 Not Modified\r\netag: "x"\r\n\r\nhello' },
   { name: 'a body on the response to HEAD', bad: 'HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello', method: 'HEAD' },
   { name: 'bytes after a complete response (same write)', bad: 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokEXTRA' },
+  { name: 'a two-digit status code', bad: 'HTTP/1.1 20 OK\r\ncontent-length: 2\r\n\r\nok' },
+  { name: 'bare LF line endings', bad: 'HTTP/1.1 200 OK\ncontent-length: 2\n\nok' },
+  { name: 'a NUL in a header value', bad: 'HTTP/1.1 200 OK\r\nx-a: a\u0000b\r\ncontent-length: 2\r\n\r\nok' },
+  { name: 'a content-length with a sign', bad: 'HTTP/1.1 200 OK\r\ncontent-length: +2\r\n\r\nok' },
+  { name: 'a 100 KiB response header', bad: `HTTP/1.1 200 OK\r\nx-big: ${'a'.repeat(100 * 1024)}\r\ncontent-length: 2\r\n\r\nok` },
   { name: 'a second response in the same write as the first', bad: 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokHTTP/1.1 302 Found\r\nLocation: http://evil.example/\r\nx-pad: ' },
 ];
 
@@ -280,6 +285,21 @@ for (const c of UPE_CASES) {
     }
   });
 }
+
+test('obs-fold in an upstream response header: 502, or the fold replaced by SP (never relayed raw)', async () => {
+  const r = await rig(firstBad('HTTP/1.1 200 OK\r\nx-a: one\r\n two\r\ncontent-length: 2\r\n\r\nok'));
+  const c = await RawClient.connect(r.port);
+  try {
+    c.send(GET('/fold'));
+    const { final } = await c.readFinal();
+    assert.doesNotMatch(final.rawHead, /\r\n[ \t]/, 'no folded line reaches the client');
+    if (final.status === 200) assert.match(headerOf(final.headers, 'x-a') ?? '', /^one +two$/);
+    else assertLocalReply(final, 502, 'UPE');
+  } finally {
+    c.close();
+    await r.close();
+  }
+});
 
 test('bytes after a complete response (later write): the response is delivered, the bytes reach nobody, the connection is not reused', async () => {
   let n = 0;
