@@ -57,7 +57,7 @@ async function rig(originOptions: ScriptedOriginOptions = {}, doc: Partial<L7Doc
       await skiff.close();
       await origin.close();
       // The access log opens asynchronously; removing its directory before the open completes
-      // leaves a writer that never opened, and pino's exit hook then throws (see the report).
+      // leaves a writer that never opened, and pino's exit hook then throws at process exit (Server.stopNow does not close log outputs).
       for (let i = 0; i < 50 && !existsSync(logPath); i++) await new Promise((res) => setTimeout(res, 20));
       await new Promise((res) => setTimeout(res, 20));
       rmSync(dir, { recursive: true, force: true });
