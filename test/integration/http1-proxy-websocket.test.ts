@@ -12,7 +12,7 @@ import { l7Document, startSkiff } from '../fakes/l7-harness.js';
 import { headerOf, rawRequest, responseBytes, ScriptedOrigin } from '../fakes/scripted-origin.js';
 
 /** A `ws` echo origin that greets each client first, and records the upgrade request and close codes. */
-async function wsOrigin(): Promise<{ port: number; upgrades: http.IncomingHttpHeaders[]; closes: number[]; close(): Promise<void> }> {
+async function wsOrigin(): Promise<{ port: number; upgrades: http.IncomingHttpHeaders[]; closes: number[]; sockets(): Iterable<WebSocket>; close(): Promise<void> }> {
   const server = http.createServer((_req, res) => res.end('plain'));
   const wss = new WebSocketServer({ server });
   const upgrades: http.IncomingHttpHeaders[] = [];
@@ -28,6 +28,7 @@ async function wsOrigin(): Promise<{ port: number; upgrades: http.IncomingHttpHe
     port: (server.address() as AddressInfo).port,
     upgrades,
     closes,
+    sockets: () => wss.clients,
     async close() {
       for (const c of wss.clients) c.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
@@ -85,6 +86,90 @@ test('WebSocket through Skiff: greeting, text and 1 MiB binary echo, close hands
     ws.terminate();
     await skiff.close();
     await origin.close();
+  }
+});
+
+/** Opens a client through Skiff and waits for the handshake and the greeting. */
+async function openClient(port: number): Promise<WebSocket> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/chat`);
+  const greeting = nextMessage(ws);
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  await greeting;
+  return ws;
+}
+
+test('WebSocket: 8 MiB each way at once in 64 KiB messages, in order', { timeout: 15_000 }, async () => {
+  const origin = await wsOrigin();
+  const skiff = await startSkiff(l7Document({ clusters: { ws: [`127.0.0.1:${origin.port}`] } }));
+  const ws = await openClient(skiff.port());
+  try {
+    const count = 128;
+    const sent: Buffer[] = [];
+    const got: Buffer[] = [];
+    const done = new Promise<void>((resolve) => {
+      ws.on('message', (data: RawData) => {
+        got.push(Buffer.from(data as Buffer));
+        if (got.length === count) resolve();
+      });
+    });
+    for (let i = 0; i < count; i++) {
+      const m = randomBytes(64 * 1024);
+      m.writeUInt32BE(i, 0);
+      sent.push(m);
+      ws.send(m, { binary: true });
+    }
+    await done;
+    for (let i = 0; i < count; i++) assert.ok(got[i]?.equals(sent[i] ?? Buffer.alloc(0)), `message ${i} intact and in order`);
+  } finally {
+    ws.terminate();
+    await skiff.close();
+    await origin.close();
+  }
+});
+
+test('WebSocket: a close started by the origin reaches the client with its code; an origin crash closes the client abnormally', async () => {
+  const origin = await wsOrigin();
+  const skiff = await startSkiff(l7Document({ clusters: { ws: [`127.0.0.1:${origin.port}`] } }));
+  try {
+    const a = await openClient(skiff.port());
+    const closedA = new Promise<number>((resolve) => a.once('close', (code: number) => resolve(code)));
+    for (const c of origin.sockets()) c.close(4001, 'server says bye');
+    assert.equal(await closedA, 4001);
+
+    const b = await openClient(skiff.port());
+    const closedB = new Promise<number>((resolve) => b.once('close', (code: number) => resolve(code)));
+    for (const c of origin.sockets()) c.terminate();
+    assert.equal(await closedB, 1006, 'no close frame: abnormal closure');
+  } finally {
+    await skiff.close();
+    await origin.close();
+  }
+});
+
+test('WebSocket upgrade refused by the origin (403): the client gets the 403, no tunnel', async () => {
+  const server = http.createServer((_req, res) => {
+    res.statusCode = 200;
+    res.end('plain');
+  });
+  server.on('upgrade', (_req, socket) => socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 6\r\nconnection: close\r\n\r\nnot ws'));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const skiff = await startSkiff(l7Document({ clusters: { ws: [`127.0.0.1:${(server.address() as AddressInfo).port}`] } }));
+  const ws = new WebSocket(`ws://127.0.0.1:${skiff.port()}/chat`);
+  try {
+    const status = await new Promise<number>((resolve, reject) => {
+      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.once('open', () => reject(new Error('the tunnel opened')));
+      ws.once('error', reject);
+    });
+    assert.equal(status, 403);
+  } finally {
+    ws.terminate();
+    await skiff.close();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 });
 
