@@ -37,6 +37,11 @@ export interface ConnectionCallbacks {
   onBelowWriteBufferLowWatermark?(): void;
   /** The peer half-closed its side (FIN) while our side is still writable. */
   onHalfClose?(): void;
+  /**
+   * The listener is draining (graceful stop, listener removed): finish what is in flight and close.
+   * An HTTP/1 connection closes at once when idle, else after its current response.
+   */
+  onDrain?(): void;
 }
 
 /** Per-connection counters, read by stats and access logs. */

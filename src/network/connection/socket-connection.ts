@@ -241,6 +241,20 @@ export class SocketConnection implements Connection {
     return !this.#aboveHighWatermark;
   }
 
+  /** Tells the connection's observers that its listener is draining (`ConnectionCallbacks.onDrain`). */
+  notifyDrain(): void {
+    if (this.#state === State.Closed) return;
+    for (const cb of [...this.#callbacks]) {
+      if (!cb.onDrain) continue;
+      try {
+        cb.onDrain();
+      } catch (err) {
+        this.#pluginFailed(err, 'onDrain');
+        return;
+      }
+    }
+  }
+
   /** @internal Flushes the writes batched during this tick. */
   uncorkTick(): void {
     if (!this.#corked) return;

@@ -157,6 +157,7 @@ export class ActiveListener {
   /** Stops accepting, waits for connections to close by themselves, force-closes the rest at the timeout. */
   async drain(timeoutMs: number): Promise<void> {
     await this.stopAccepting();
+    for (const c of [...this.#connections]) c.notifyDrain();
     if (this.#connections.size === 0 && this.#pending.size === 0) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {

@@ -393,7 +393,7 @@ export class Http1ServerConnection implements ReadFilter, ConnectionCallbacks, H
   }
 
   /** Graceful drain: idle connections close now, busy ones after their response. */
-  drain(): void {
+  onDrain(): void {
     this.draining = true;
     if (this.#stream === null) this.connection.close('flush', 'draining');
   }

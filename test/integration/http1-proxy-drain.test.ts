@@ -1,0 +1,81 @@
+// Graceful stop with HTTP/1 keep-alive connections (issue 3; drain semantics of issue 7's SIGTERM):
+// idle keep-alive connections close at once, an in-flight request finishes and its response says
+// `connection: close`, and the process exits well before graceful_timeout.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { l7Document } from '../fakes/l7-harness.js';
+import { SkiffProcess, startUpstream, tempDir, writeJson } from '../fakes/skiff-process.js';
+
+/** Sends one request and resolves with the raw response text once `until` matches it. */
+function exchange(s: Socket, request: string, until: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const onData = (d: Buffer): void => {
+      text += d.toString('latin1');
+      if (until.test(text)) { s.off('data', onData); resolve(text); }
+    };
+    s.on('data', onData);
+    s.once('error', reject);
+    s.write(request);
+  });
+}
+
+test('SIGTERM: idle keep-alive connections close at once, an in-flight response completes with connection: close, exit long before graceful_timeout', async () => {
+  // origin: /slow answers after 400 ms, everything else at once
+  const origin = await startUpstream((s) => {
+    let buf = '';
+    s.on('data', (d: Buffer) => {
+      buf += d.toString('latin1');
+      let at: number;
+      while ((at = buf.indexOf('\r\n\r\n')) >= 0) {
+        const head = buf.slice(0, at);
+        buf = buf.slice(at + 4);
+        const reply = (): boolean => s.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+        if (head.startsWith('GET /slow')) setTimeout(reply, 400);
+        else reply();
+      }
+    });
+    s.on('error', () => undefined);
+  });
+  const { dir, cleanup } = tempDir();
+  const doc = l7Document({ clusters: { c1: [`127.0.0.1:${origin.port}`] }, logLevel: 'INFO' });
+  (doc.servers as Record<string, unknown>[])[0]!.graceful_timeout = '20s';
+  const skiff = await SkiffProcess.start(writeJson(dir, 'skiff.json', doc));
+  const sockets: Socket[] = [];
+  try {
+    const port = await skiff.waitForListener('proxy');
+    const open = async (): Promise<Socket> => {
+      const s = connect(port, '127.0.0.1');
+      sockets.push(s);
+      await new Promise((r) => s.once('connect', r));
+      return s;
+    };
+    const idle = await open();
+    const first = await exchange(idle, 'GET /a HTTP/1.1\r\nHost: x\r\n\r\n', /\r\n\r\nok$/);
+    assert.match(first, /^HTTP\/1\.1 200/);
+    assert.doesNotMatch(first, /connection: close/i);
+    const idleClosed = new Promise<number>((r) => idle.once('close', () => r(Date.now())));
+
+    const busy = await open();
+    const slow = exchange(busy, 'GET /slow HTTP/1.1\r\nHost: x\r\n\r\n', /\r\n\r\nok$/);
+    await new Promise((r) => setTimeout(r, 100)); // the request is in flight upstream
+    const t0 = Date.now();
+    skiff.signal('SIGTERM');
+
+    const idleAt = await idleClosed;
+    assert.ok(idleAt - t0 < 1000, `idle keep-alive connection closed ${idleAt - t0} ms after SIGTERM`);
+    const reply = await slow;
+    assert.match(reply, /^HTTP\/1\.1 200/);
+    assert.match(reply, /\r\nconnection: close\r\n/i, 'the in-flight response tells the client to close');
+    const exit = await skiff.exited;
+    const tookMs = Date.now() - t0;
+    assert.equal(exit.code, 0);
+    assert.ok(tookMs < 5000, `exited ${tookMs} ms after SIGTERM (graceful_timeout 20 s)`);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await skiff.stop();
+    await origin.close();
+    cleanup();
+  }
+});
