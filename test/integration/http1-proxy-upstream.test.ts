@@ -267,6 +267,9 @@ const UPE_CASES: readonly { name: string; bad: string; method?: string }[] = [
   { name: 'a NUL in a header value', bad: 'HTTP/1.1 200 OK\r\nx-a: a\u0000b\r\ncontent-length: 2\r\n\r\nok' },
   { name: 'a content-length with a sign', bad: 'HTTP/1.1 200 OK\r\ncontent-length: +2\r\n\r\nok' },
   { name: 'a 100 KiB response header', bad: `HTTP/1.1 200 OK\r\nx-big: ${'a'.repeat(100 * 1024)}\r\ncontent-length: 2\r\n\r\nok` },
+  { name: 'more than 100 response headers', bad: `HTTP/1.1 200 OK\r\n${Array.from({ length: 150 }, (_, i) => `h${i}: x\r\n`).join('')}content-length: 2\r\n\r\nok` },
+  { name: 'a flood of 1xx interim responses', bad: `${'HTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\n'.repeat(5000)}HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok` },
+  { name: 'an over-long chunk extension', bad: `HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2;${'e'.repeat(200_000)}\r\nok\r\n0\r\n\r\n` },
   { name: 'a second response in the same write as the first', bad: 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokHTTP/1.1 302 Found\r\nLocation: http://evil.example/\r\nx-pad: ' },
 ];
 
