@@ -178,6 +178,27 @@ async function build(parsed: Parsed, doc: Record<string, unknown>, opts: LoadOpt
     clusters.push({ ...c, type, lbType });
   }
 
+  // References MOSN resolves only per request: warn now instead of answering 404/503 later.
+  listeners.forEach((l, li) => {
+    l.filterChains[0]?.filters.forEach((f, fi) => {
+      if (f.type !== 'proxy') return;
+      const name = (f.config as { routerConfigName?: string } | undefined)?.routerConfigName ?? '';
+      const at = `servers[0].listeners[${li}].filter_chains[0].filters[${fi}].config.router_config_name`;
+      if (name === '') issues.warn(at, 'the proxy filter names no router configuration: every request will get 404 (NR)');
+      else if (!routerNames.has(name)) issues.warn(at, `no router configuration is named "${name}": every request will get 404 (NR) until one is added`);
+    });
+  });
+  for (const { router, path } of routers) {
+    router.virtualHosts.forEach((vh, v) => vh.routers.forEach((r, i) => {
+      const names = [r.route?.clusterName ?? '', ...(r.route?.weightedClusters ?? []).map((w) => w.name)];
+      for (const name of names) {
+        if (name !== '' && !clusterNames.has(name)) {
+          issues.warn(`${path}.virtual_hosts[${v}].routers[${i}].route`, `cluster "${name}" is not defined in cluster_manager: requests on this route will get 503 (NC) until it is added`);
+        }
+      }
+    }));
+  }
+
   if (parsed.close_graceful !== undefined) issues.note('close_graceful', 'close_graceful is a deprecated alias of disable_upgrade');
   return {
     server: {

@@ -199,7 +199,8 @@ test('connection_manager routers are registered beside servers[0].routers', asyn
   const { config, warnings } = await load(minimal({
     filter_chains: [{ filters: [{ type: 'connection_manager', config: { router_config_name: 'legacy', virtual_hosts: [{ name: 'v', domains: ['*'], routers: [{ match: { prefix: '/' }, route: { cluster_name: 'c' } }] }] } }] }],
   }));
-  assert.deepEqual(warnings, []);
+  // the route names a cluster nobody defined: warned (MOSN would answer 503 at request time)
+  assert.deepEqual(warnings.map((w) => w.message), ['cluster "c" is not defined in cluster_manager: requests on this route will get 503 (NC) until it is added']);
   assert.deepEqual(config.server.routers.map((r) => r.name), ['legacy']);
   assert.equal(config.server.routers[0]?.virtualHosts[0]?.routers[0]?.route?.clusterName, 'c');
   assert.deepEqual(config.server.listeners[0]?.filterChains[0]?.filters.map((f) => f.type), ['connection_manager']);
@@ -249,4 +250,12 @@ test('a wrong type names what was expected and what was received', async () => {
     assert.match(e.message, /cluster_manager\.clusters\[0\]\.hosts\[0\]\.weight: .*expected number, received string/);
     return true;
   });
+});
+
+test('a proxy filter naming a missing router configuration is warned at load', async () => {
+  const { warnings } = await loadConfigDocument(minimal({
+    filter_chains: [{ filters: [{ type: 'proxy', config: { downstream_protocol: 'Http1', router_config_name: 'nope' } }] }],
+  }), { registries: createBuiltinRegistries(), baseDir: '/etc/skiff' });
+  assert.deepEqual(warnings.map((w) => w.path), ['servers[0].listeners[0].filter_chains[0].filters[0].config.router_config_name']);
+  assert.match(warnings[0]!.message, /no router configuration is named "nope"/);
 });
