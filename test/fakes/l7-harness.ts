@@ -3,6 +3,7 @@
  * (listeners on port 0, clusters, routers), for the HTTP/1 proxy tests. `l7Document` builds the common
  * shape: one `proxy` listener named "proxy" routing by `routers` to clusters of real origins.
  */
+import type { Registries } from '../../src/api/registry.js';
 import { loadConfigDocument } from '../../src/config/loader.js';
 import { createBuiltinRegistries } from '../../src/registry/registries.js';
 import { Server } from '../../src/server/server.js';
@@ -15,8 +16,7 @@ export interface SkiffInProcess {
 }
 
 /** Starts a server from a config document (JSON-shaped object). Throws on a config error. */
-export async function startSkiff(doc: unknown, baseDir = process.cwd()): Promise<SkiffInProcess> {
-  const registries = createBuiltinRegistries();
+export async function startSkiff(doc: unknown, baseDir = process.cwd(), registries: Registries = createBuiltinRegistries()): Promise<SkiffInProcess> {
   const load = await loadConfigDocument(doc, { registries, baseDir });
   const server = await Server.start(load, { registries, baseDir });
   return {

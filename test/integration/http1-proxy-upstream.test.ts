@@ -227,6 +227,49 @@ test('x-mosn-try-timeout below the route timeout → 504 (UT) at the try timeout
   }
 });
 
+test('x-mosn-try-timeout at or above the route timeout is ignored (MOSN): 504 at the route timeout', async () => {
+  const r = await rig({ onRequest: () => undefined }, { virtualHosts: [{ name: 'v', domains: ['*'], routers: [{ match: { prefix: '/' }, route: { cluster_name: 'c1', timeout: '300ms' } }] }] });
+  try {
+    const started = Date.now();
+    const res = await rawRequest(r.port, GET('/slow', 'x-mosn-try-timeout: 5000\r\n'));
+    const took = Date.now() - started;
+    assertLocalReply(res, 504, 'UT');
+    assert.ok(took >= 250 && took < 2000, `504 after ${took} ms (route 300 ms; try 5 s ignored)`);
+  } finally {
+    await r.close();
+  }
+});
+
+test('stream idle timeout before a response, with a longer route timeout → 408 (SI) at the idle timeout', async () => {
+  const r = await rig({ onRequest: () => undefined }, {
+    proxy: { extend_config: { Http1: { stream_idle_timeout: '300ms' } } },
+    virtualHosts: [{ name: 'v', domains: ['*'], routers: [{ match: { prefix: '/' }, route: { cluster_name: 'c1', timeout: '5s' } }] }],
+  });
+  try {
+    const started = Date.now();
+    const res = await rawRequest(r.port, GET('/slow'));
+    const took = Date.now() - started;
+    assertLocalReply(res, 408, 'SI');
+    assert.ok(took >= 250 && took < 2500, `408 after ${took} ms (idle 300 ms, route 5 s)`);
+    await assertLogged(r, '408 SI');
+  } finally {
+    await r.close();
+  }
+});
+
+test('a client that goes away mid-request releases the upstream connection at once (closed, not left busy)', async () => {
+  const r = await rig({ onRequest: () => undefined });
+  try {
+    const c = await RawClient.connect(r.port);
+    c.send(GET('/hold'));
+    await r.origin.waitFor(() => r.origin.requests.length === 1, 2000, 'the request reached the origin');
+    c.close();
+    await r.origin.waitFor(() => r.origin.connections[0]?.peerEndedAt !== 0, 2000, 'Skiff closed the abandoned upstream connection');
+  } finally {
+    await r.close();
+  }
+});
+
 test('stream idle timeout after the response started: the client connection is cut, one status line, flag SI', async () => {
   const r = await rig({
     onRequest(_req, conn) {

@@ -87,7 +87,8 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
   #responseStarted = false;
   #keepAliveTimeoutMs: number | undefined;
   #timer: NodeJS.Timeout | undefined;
-  #timeoutKind = 0; // 1 = route/global (until response headers), 2 = stream idle
+  /** Absolute route deadline (ms), 0 = none; ignored once the response head went out. */
+  #deadlineAt = 0;
   #lastActivityMs = 0;
   #finished = false;
   #variables: Map<string, string> | undefined;
@@ -133,8 +134,10 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
       return;
     }
     if (h.upgrade) this.#tunnel = this.#upgradeAllowed();
-    this.#armTimer();
+    this.#lastActivityMs = this.startMs;
     this.#run();
+    // Waiting for a filter, the pool or the upstream: make sure a deadline watches the wait.
+    if (!this.#finished) this.#schedule();
   }
 
   /** Every token of the request's `Upgrade` is a configured type (never h2c). */
@@ -420,7 +423,6 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
       return;
     }
     this.#responseStarted = true;
-    if (this.#timeoutKind === 1) this.#rearmIdleTimer();
     this.#keepAliveTimeoutMs = parseKeepAliveTimeoutMs(headerValue(uh.headers, 'keep-alive'));
     const upgrade = uh.upgrade && this.#tunnel;
     const list = stripHopByHop(uh.headers, upgrade ? UPGRADE_KEEP : undefined);
@@ -497,65 +499,54 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
     this.#localReply(503, ResponseFlag.UpstreamConnectionTermination, `upstream reset before response headers: ${reason}`);
   }
 
-  // ── timeouts ──────────────────────────────────────────────────────────────────────────────────
-  #armTimer(): void {
-    const opts = this.#shared.config.http1;
-    const routeTimeout = this.#globalTimeoutMs();
-    if (routeTimeout > 0) {
-      this.#timeoutKind = 1;
-      this.#timer = setTimeout(onStreamTimer, routeTimeout, this);
-    } else if (opts.streamIdleTimeoutMs > 0) {
-      this.#timeoutKind = 2;
-      this.#lastActivityMs = Date.now();
-      this.#timer = setTimeout(onStreamTimer, opts.streamIdleTimeoutMs, this);
-    }
-  }
+  // ── timeouts ──────────────────────────────────────────────────────────────────────────────
+  // One timer per stream serves both deadlines: the route timeout (until the response head; MOSN:
+  // global = x-mosn-global-timeout ?? route timeout ?? default, and x-mosn-try-timeout applies only
+  // when below the global) and the stream idle timeout (no byte either way). Activity only stamps
+  // `#lastActivityMs`; the timer re-checks when it fires, so there is no re-arm per chunk.
 
-  #globalTimeoutMs(): number {
-    // The route's timeout is known only after routing; the header overrides come with the request.
-    const g = headerMs(this.headers.get('x-mosn-global-timeout'));
-    const t = headerMs(this.headers.get('x-mosn-try-timeout'));
-    let global = g ?? this.#shared.config.http1.defaultTimeoutMs;
-    if (t !== undefined && t > 0 && (global === 0 || t < global)) global = t;
-    return global;
-  }
-
-  /** Called once the route is known: a route timeout replaces the default. */
-  #applyRouteTimeout(): void {
+  /** Sets the route deadline (called once the route is known). */
+  #setRouteDeadline(): void {
     const r = this.#route;
-    if (r === undefined || r.timeoutMs <= 0 || this.#timeoutKind !== 1) return;
-    if (this.headers.get('x-mosn-global-timeout') !== undefined || this.headers.get('x-mosn-try-timeout') !== undefined) return;
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(onStreamTimer, Math.max(0, r.timeoutMs - (Date.now() - this.startMs)), this);
+    const g = headerMs(this.headers.get('x-mosn-global-timeout'));
+    let timeout = g ?? (r !== undefined && r.timeoutMs > 0 ? r.timeoutMs : this.#shared.config.http1.defaultTimeoutMs);
+    const t = headerMs(this.headers.get('x-mosn-try-timeout'));
+    if (t !== undefined && t > 0 && (timeout === 0 || t < timeout)) timeout = t;
+    this.#deadlineAt = timeout > 0 ? this.startMs + timeout : 0;
+    if (this.#timer !== undefined) { clearTimeout(this.#timer); this.#timer = undefined; }
+    this.#schedule();
   }
 
-  #rearmIdleTimer(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#timeoutKind = 0;
+  #schedule(): void {
+    if (this.#finished || this.#timer !== undefined) return;
     const idle = this.#shared.config.http1.streamIdleTimeoutMs;
+    let at = this.#responseStarted ? 0 : this.#deadlineAt;
     if (idle > 0) {
-      this.#timeoutKind = 2;
-      this.#lastActivityMs = Date.now();
-      this.#timer = setTimeout(onStreamTimer, idle, this);
+      const idleAt = this.#lastActivityMs + idle;
+      if (at === 0 || idleAt < at) at = idleAt;
     }
+    if (at === 0) return;
+    this.#timer = setTimeout(onStreamTimer, Math.max(1, at - Date.now()), this);
   }
 
   /** Timer callback (module function, no per-stream closure). */
   onTimer(): void {
     this.#timer = undefined;
     if (this.#finished) return;
-    if (this.#timeoutKind === 1) {
+    const now = Date.now();
+    if (!this.#responseStarted && this.#deadlineAt > 0 && now >= this.#deadlineAt) {
       this.#abortUpstream();
       this.#localReply(504, ResponseFlag.UpstreamRequestTimeout, 'upstream request timeout');
       return;
     }
     const idle = this.#shared.config.http1.streamIdleTimeoutMs;
-    const quietMs = Date.now() - this.#lastActivityMs;
-    if (quietMs < idle) { this.#timer = setTimeout(onStreamTimer, idle - quietMs, this); return; }
-    this.#abortUpstream();
-    if (this.#responseStarted) { this.#responseFlag = ResponseFlag.StreamIdleTimeout; this.#ds.reset('stream_idle_timeout'); this.#finish(); return; }
-    this.#localReply(408, ResponseFlag.StreamIdleTimeout, 'stream idle timeout', true);
+    if (idle > 0 && now - this.#lastActivityMs >= idle) {
+      this.#abortUpstream();
+      if (this.#responseStarted) { this.#responseFlag = ResponseFlag.StreamIdleTimeout; this.#ds.reset('stream_idle_timeout'); this.#finish(); return; }
+      this.#localReply(408, ResponseFlag.StreamIdleTimeout, 'stream idle timeout', true);
+      return;
+    }
+    this.#schedule();
   }
 
   // ── local replies, filters, teardown ──────────────────────────────────────────────────────────
@@ -626,7 +617,7 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
 
   #runReceivers(phase: StreamFilterPhase): boolean {
     const list = this.#receivers;
-    if (list === undefined) { if (phase === StreamFilterPhase.AfterRoute) this.#applyRouteTimeout(); return true; }
+    if (list === undefined) { if (phase === StreamFilterPhase.AfterRoute) this.#setRouteDeadline(); return true; }
     for (; this.#filterIndex < list.length; this.#filterIndex++) {
       const r = list[this.#filterIndex]!;
       if (r.phase !== phase) continue;
@@ -642,7 +633,7 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
       if (status === StreamFilterStatus.Stop) { this.#filterIndex++; return false; }
     }
     this.#filterIndex = 0;
-    if (phase === StreamFilterPhase.AfterRoute) this.#applyRouteTimeout();
+    if (phase === StreamFilterPhase.AfterRoute) this.#setRouteDeadline();
     return true;
   }
 

@@ -357,8 +357,13 @@ export class Http1ServerConnection implements ReadFilter, ConnectionCallbacks, H
         return;
       }
     }
-    // Request complete, response pending: answer, then close.
-    s.setCloseAfter();
+    // Request complete, response pending: a client that closed its side has gone away (Envoy and
+    // nginx abort here too). The stream is reset so the upstream exchange is abandoned at once
+    // instead of holding a pooled connection until a timeout.
+    this.#stream = null;
+    s.responseComplete = true;
+    s.events.onReset('downstream_half_closed');
+    this.connection.close('flush', 'downstream_closed');
   }
 
   /** Called by a stream when its response ended. */
