@@ -19,6 +19,7 @@ import { Http1ServerConnection, type Http1ServerOptions, type Http1ServerOwner, 
 import { ActiveStream } from './downstream/active-stream.js';
 import { parseProxyConfig, type ProxyConfig } from './proxy-config.js';
 import type { ProxyShared } from './proxy-shared.js';
+import { StreamDeadlines } from './stream-deadlines.js';
 
 /** One per listener apply: creates a stream for every request head on every connection. */
 class ProxyStreamOwner implements Http1ServerOwner {
@@ -85,6 +86,7 @@ export const ProxyFilterFactory: NetworkFilterFactory<ProxyConfig> = {
       listenerName: ctx.listener.name,
       streamFilterCreators: ctx.streamFilterCreators,
       stats: { requestTotal: scope.counter('request_total'), requestActive, localReplies: scope.counter('request_local_reply') },
+      deadlines: new StreamDeadlines(),
       onStreamDone(): void { requestActive.dec(); },
     };
     const owner = new ProxyStreamOwner(shared);

@@ -7,6 +7,7 @@ import type { AccessLogSink, Counter, Gauge, Logger } from '../api/observability
 import type { ClusterManager } from '../api/upstream.js';
 import type { Http1Limits } from '../protocol/http1/http1-limits.js';
 import type { ProxyConfig } from './proxy-config.js';
+import type { StreamDeadlines } from './stream-deadlines.js';
 
 export interface ProxyStats {
   readonly requestTotal: Counter;
@@ -25,6 +26,8 @@ export interface ProxyShared {
   readonly listenerName: string;
   readonly streamFilterCreators: readonly StreamFilterCreator[];
   readonly stats: ProxyStats;
+  /** The coarse clock every stream's route and idle deadlines run on. */
+  readonly deadlines: StreamDeadlines;
   /** A stream finished (stats). */
   onStreamDone(stream: unknown): void;
 }

@@ -39,10 +39,15 @@ export function stripHopByHop(headers: readonly string[], keep?: readonly string
   const out: string[] = [];
   for (let i = 0; i + 1 < headers.length; i += 2) {
     const name = headers[i]!;
-    const lower = name.toLowerCase();
-    if (keep?.includes(lower) === true) { out.push(name, headers[i + 1]!); continue; }
-    if (isStandard(name) || (listed !== null && listed.includes(lower))) continue;
+    if (keep !== undefined && listIncludes(keep, name)) { out.push(name, headers[i + 1]!); continue; }
+    if (isStandard(name) || (listed !== null && listIncludes(listed, name))) continue;
     out.push(name, headers[i + 1]!);
   }
   return out;
+}
+
+/** `name` (any case) is one of the lower-case `list` entries; no lower-cased copy is made. */
+function listIncludes(list: readonly string[], name: string): boolean {
+  for (let i = 0; i < list.length; i++) if (strEqualsLower(name, list[i]!)) return true;
+  return false;
 }

@@ -32,6 +32,7 @@ import { routeTableFor } from '../route-tables.js';
 import { ResponseFlag, localReplyBody } from '../local-reply.js';
 import type { ProxyShared } from '../proxy-shared.js';
 import { streamVariable } from './stream-variables.js';
+import type { DeadlineClient } from '../stream-deadlines.js';
 
 const Phase = {
   BeforeRoute: 0, Route: 1, AfterRoute: 2, ChooseHost: 3, AfterChooseHost: 4, Upstream: 5, Wait: 6, Done: 7,
@@ -43,7 +44,7 @@ const BUFFER_BEFORE_UPSTREAM_BYTES = 64 * 1024;
 
 let nextStreamId = 1;
 
-export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, PoolCallbacks, RouteRequest, StreamFilterHandler {
+export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, PoolCallbacks, RouteRequest, StreamFilterHandler, DeadlineClient {
   readonly id = nextStreamId++;
   readonly startMs = Date.now();
   readonly #shared: ProxyShared;
@@ -86,7 +87,6 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
   #responseFlag = '';
   #responseStarted = false;
   #keepAliveTimeoutMs: number | undefined;
-  #timer: NodeJS.Timeout | undefined;
   /** Absolute route deadline (ms), 0 = none; ignored once the response head went out. */
   #deadlineAt = 0;
   #lastActivityMs = 0;
@@ -137,7 +137,7 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
     this.#lastActivityMs = this.startMs;
     this.#run();
     // Waiting for a filter, the pool or the upstream: make sure a deadline watches the wait.
-    if (!this.#finished) this.#schedule();
+    if (!this.#finished && !this.#deadlineRegistered) this.#schedule();
   }
 
   /** Every token of the request's `Upgrade` is a configured type (never h2c). */
@@ -513,27 +513,31 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
     const t = headerMs(this.headers.get('x-mosn-try-timeout'));
     if (t !== undefined && t > 0 && (timeout === 0 || t < timeout)) timeout = t;
     this.#deadlineAt = timeout > 0 ? this.startMs + timeout : 0;
-    if (this.#timer !== undefined) { clearTimeout(this.#timer); this.#timer = undefined; }
     this.#schedule();
   }
 
   #schedule(): void {
-    if (this.#finished || this.#timer !== undefined) return;
+    if (this.#finished) return;
     const idle = this.#shared.config.http1.streamIdleTimeoutMs;
     let at = this.#responseStarted ? 0 : this.#deadlineAt;
     if (idle > 0) {
       const idleAt = this.#lastActivityMs + idle;
       if (at === 0 || idleAt < at) at = idleAt;
     }
-    if (at === 0) return;
-    this.#timer = setTimeout(onStreamTimer, Math.max(1, at - Date.now()), this);
+    this.nextDeadlineMs = at;
+    if (at !== 0 && !this.#deadlineRegistered) {
+      this.#deadlineRegistered = true;
+      this.#shared.deadlines.add(this);
+    }
   }
 
-  /** Timer callback (module function, no per-stream closure). */
-  onTimer(): void {
-    this.#timer = undefined;
+  /** Absolute ms of the next deadline check (read by the listener's StreamDeadlines clock). */
+  nextDeadlineMs = 0;
+  #deadlineRegistered = false;
+
+  /** Called by the deadline clock once `nextDeadlineMs` passed. */
+  onDeadline(now: number): void {
     if (this.#finished) return;
-    const now = Date.now();
     if (!this.#responseStarted && this.#deadlineAt > 0 && now >= this.#deadlineAt) {
       this.#abortUpstream();
       this.#localReply(504, ResponseFlag.UpstreamRequestTimeout, 'upstream request timeout');
@@ -604,7 +608,7 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
     this.#finished = true;
     this.#stopped = true;
     this.#phase = Phase.Done;
-    if (this.#timer !== undefined) { clearTimeout(this.#timer); this.#timer = undefined; }
+    if (this.#deadlineRegistered) { this.#deadlineRegistered = false; this.#shared.deadlines.delete(this); }
     if (this.#hostCounted) { this.#hostCounted = false; this.#upstreamHost!.activeRequests--; }
     if (this.#dsReadDisabled) { this.#dsReadDisabled = false; this.#ds.readDisable(false); }
     this.#bodyQueue = null;
@@ -713,10 +717,6 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
 }
 
 const UPGRADE_KEEP: readonly string[] = ['upgrade'];
-
-function onStreamTimer(s: ActiveStream): void {
-  s.onTimer();
-}
 
 function headerMs(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
