@@ -34,6 +34,10 @@ function filterFactory(trace: Trace): StreamFilterFactory<{ mode: string }> {
             setTimeout(() => { headers.set('x-resumed', 'yes'); handler!.continue(); }, 30);
             return StreamFilterStatus.Stop;
           }
+          if (phase === StreamFilterPhase.BeforeRoute && path === '/sync') {
+            handler!.continue(); // done at once after all, then says Stop: the chain must go on
+            return StreamFilterStatus.Stop;
+          }
           if (phase === StreamFilterPhase.AfterRoute) handler!.setVariable('my_var', 'from-filter');
           return StreamFilterStatus.Continue;
         },
@@ -99,6 +103,11 @@ test('stream filters: phases in order, Stop/continue, local reply, variables, se
     assert.equal(paused.status, 200);
     assert.deepEqual(trace.events, ['before_route', 'after_route', 'after_choose_host', 'send'], 'continue() resumed the chain after the stopped filter');
     assert.match(seen.at(-1)!, /\r\nx-resumed: yes/i);
+
+    trace.events.length = 0;
+    const sync = await httpRequest(port, 'GET', '/sync');
+    assert.equal(sync.status, 200, 'continue() called before returning Stop does not stall the request');
+    assert.deepEqual(trace.events, ['before_route', 'after_route', 'after_choose_host', 'send']);
   } finally {
     await skiff.close();
     await origin.close();

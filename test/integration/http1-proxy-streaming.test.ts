@@ -565,3 +565,29 @@ test('backpressure: an origin that stops reading stalls the client (50 MiB uploa
     await r.close();
   }
 });
+
+test('a pipelined request with a large body waits behind a slow response: reading pauses (no overflow close), then it is served intact', async () => {
+  const body = randomBytes(3 * MiB);
+  const r = await rig({
+    onRequest(req, conn) {
+      const reply = (): boolean => conn.socket.write(responseBytes(200, [['x-got-sha', req.bodySha256]], 'ok'));
+      if (req.target === '/slow') setTimeout(reply, 300);
+      else reply();
+    },
+  });
+  try {
+    const c = await RawClient.connect(r.port);
+    // /slow, then a 3 MiB POST right behind it in the same stream of bytes
+    c.send(`GET /slow HTTP/1.1\r\nHost: a\r\n\r\nPOST /big HTTP/1.1\r\nHost: a\r\ncontent-length: ${body.length}\r\n\r\n`);
+    c.send(body);
+    const first = await c.read({ timeoutMs: 5000 });
+    assert.equal(first.status, 200);
+    const second = await c.read({ timeoutMs: 5000 });
+    assert.equal(second.status, 200);
+    assert.equal(headerOf(second.headers, 'x-got-sha'), sha(body), 'the pipelined body reached the origin intact');
+    assert.equal(r.origin.completed.map((q) => q.target).join(','), '/slow,/big', 'in order');
+    c.close();
+  } finally {
+    await r.close();
+  }
+});

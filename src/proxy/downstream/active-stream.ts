@@ -634,7 +634,12 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
         return false;
       }
       if (this.#stopped) return false;
-      if (status === StreamFilterStatus.Stop) { this.#filterIndex++; return false; }
+      if (status === StreamFilterStatus.Stop) {
+        this.#filterIndex++;
+        // A filter may call continue() before returning Stop (it finished synchronously after all).
+        if (this.#continueAsked) { this.#continueAsked = false; this.#filterIndex--; continue; }
+        return false;
+      }
     }
     this.#filterIndex = 0;
     if (phase === StreamFilterPhase.AfterRoute) this.#setRouteDeadline();
@@ -672,8 +677,10 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
   // ── StreamFilterHandler ───────────────────────────────────────────────────────────────────────
   continue(): void {
     if (this.#stopped) return;
+    if (this.#running) { this.#continueAsked = true; return; }
     this.#run();
   }
+  #continueAsked = false;
 
   sendLocalReply(status: number, body: string, headers?: Readonly<Record<string, string>>): void {
     if (this.#finished) return;

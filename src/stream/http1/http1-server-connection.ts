@@ -50,6 +50,9 @@ export interface Http1ServerOptions {
 const Out = { None: 0, Length: 1, Chunked: 2, Close: 3 } as const;
 type Out = (typeof Out)[keyof typeof Out];
 
+/** Pipelined bytes held (waiting for the response before them) above which reading pauses. */
+const HELD_PAUSE_BYTES = 64 * 1024;
+
 const NOOP_EVENTS: ServerStreamEvents = {
   onBody() {}, onTrailers() {}, onEnd() {}, onTunnelData() {}, onReset() {}, onWritable() {},
 };
@@ -181,6 +184,8 @@ export class Http1ServerConnection implements ReadFilter, ConnectionCallbacks, H
   #held: Buffer | null = null;
   #feeding = false;
   #resumeAsked = false;
+  /** Reading paused because too many pipelined bytes are held. */
+  #heldPaused = false;
   /** The parser is paused until the active stream's response completes. */
   #waiting = false;
   #inHead = false;
@@ -212,8 +217,13 @@ export class Http1ServerConnection implements ReadFilter, ConnectionCallbacks, H
     }
     if (data.length > 0) {
       if (this.#held !== null) {
-        this.#held = Buffer.concat([this.#held, data]);
-        if (this.#held.length > 1024 * 1024 && !this.#feeding) this.connection.close('now', 'pipelined_overflow');
+        // A pipelined request waits for the response before it: hold its bytes, and stop reading
+        // once a little is held (backpressure instead of buffering a client's whole pipeline).
+        this.#held = this.#held.length === 0 ? data : Buffer.concat([this.#held, data]);
+        if (this.#held.length > HELD_PAUSE_BYTES && !this.#heldPaused) {
+          this.#heldPaused = true;
+          this.connection.readDisable(true);
+        }
       } else {
         this.#feed(data);
       }
@@ -387,6 +397,10 @@ export class Http1ServerConnection implements ReadFilter, ConnectionCallbacks, H
     const held = this.#held;
     this.#held = null;
     if (held !== null && held.length > 0) this.#feed(held);
+    if (this.#heldPaused && this.#held === null && !this.closed) {
+      this.#heldPaused = false;
+      this.connection.readDisable(false);
+    }
   }
 
   startTunnel(s: Http1ServerStream): void {
