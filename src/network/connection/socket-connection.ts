@@ -58,9 +58,41 @@ class MutableCounters implements ConnectionCounters {
 }
 
 const State = { Connecting: 0, Open: 1, Closed: 2 } as const;
+const NO_READ_FILTERS: readonly ReadFilter[] = Object.freeze([]);
+const NO_WRITE_FILTERS: readonly WriteFilter[] = Object.freeze([]);
+const NO_CALLBACKS: readonly ConnectionCallbacks[] = Object.freeze([]);
 type State = (typeof State)[keyof typeof State];
 
+const kConnection = Symbol('skiff.connection');
+type OwnedSocket = Socket & { [kConnection]?: SocketConnection };
+
+/** Socket event handlers shared by every connection (set in SocketConnection's static block). */
+interface SocketHandlers {
+  data(this: OwnedSocket, chunk: Buffer): void;
+  end(this: OwnedSocket): void;
+  finish(this: OwnedSocket): void;
+  error(this: OwnedSocket, err: Error): void;
+  close(this: OwnedSocket, hadError: boolean): void;
+  connect(this: OwnedSocket): void;
+  connectTimeout(c: SocketConnection): void;
+  idle(c: SocketConnection): void;
+}
+let handlers: SocketHandlers;
+
 export class SocketConnection implements Connection {
+  static {
+    handlers = {
+      data(chunk) { const c = this[kConnection]; if (c !== undefined) c.#onData(chunk); },
+      end() { const c = this[kConnection]; if (c !== undefined) c.#onEnd(); },
+      finish() { const c = this[kConnection]; if (c !== undefined) c.#onFinish(); },
+      error(err) { const c = this[kConnection]; if (c !== undefined) c.#onError(err); },
+      close(hadError) { const c = this[kConnection]; if (c !== undefined) c.#onSocketClose(hadError); },
+      connect() { const c = this[kConnection]; if (c !== undefined) c.#onConnect(); },
+      connectTimeout(c) { c.#onConnectTimeout(); },
+      idle(c) { c.#onIdle(); },
+    };
+  }
+
   readonly id = nextConnectionId++;
   readonly ownerName: string;
   readonly counters = new MutableCounters();
@@ -78,15 +110,18 @@ export class SocketConnection implements Connection {
   readonly #onCloseHook: ((connection: SocketConnection, event: ConnectionEvent) => void) | undefined;
   readonly #localFallback: string;
 
-  readonly #readFilters: ReadFilter[] = [];
-  readonly #writeFilters: WriteFilter[] = [];
-  readonly #callbacks: ConnectionCallbacks[] = [];
+  // Exact-size arrays, replaced on add (adds happen at setup): a pushed-to array would reserve ~17 slots.
+  #readFilters: readonly ReadFilter[] = NO_READ_FILTERS;
+  #writeFilters: readonly WriteFilter[] = NO_WRITE_FILTERS;
+  #callbacks: readonly ConnectionCallbacks[] = NO_CALLBACKS;
 
   #state: State;
   #started = false;
   #readDisableCount = 0;
   /** The peer sent FIN (socket 'end'). */
   #readEnded = false;
+  /** Write-completion callback, made the first time a write goes over the buffer limit. */
+  #flushedCallback: ((err?: Error | null) => void) | undefined;
   /** The socket is corked until the end of the current tick (see `write`). */
   #corked = false;
   /** We called `endWrite()` / `end()`. */
@@ -111,10 +146,11 @@ export class SocketConnection implements Connection {
     this.#onCloseHook = options.onClose;
     this.#localFallback = options.localAddressFallback ?? '';
 
-    socket.on('error', this.#onError);
-    socket.on('end', this.#onEnd);
-    socket.on('finish', this.#onFinish);
-    socket.on('close', this.#onSocketClose);
+    (socket as OwnedSocket)[kConnection] = this;
+    socket.on('error', handlers.error);
+    socket.on('end', handlers.end);
+    socket.on('finish', handlers.finish);
+    socket.on('close', handlers.close);
 
     if (options.connectTo === undefined) {
       this.#state = State.Open;
@@ -126,10 +162,10 @@ export class SocketConnection implements Connection {
     const target = options.connectTo;
     this.remoteAddress = target.kind === 'tcp' ? target.host : target.path;
     this.remotePort = target.kind === 'tcp' ? target.port : 0;
-    socket.once('connect', this.#onConnect);
+    socket.once('connect', handlers.connect);
     const timeoutMs = options.connectTimeoutMs ?? 0;
     if (timeoutMs > 0) {
-      this.#connectTimer = setTimeout(this.#onConnectTimeout, timeoutMs);
+      this.#connectTimer = setTimeout(handlers.connectTimeout, timeoutMs, this);
       this.#connectTimer.unref();
     }
     try {
@@ -160,11 +196,11 @@ export class SocketConnection implements Connection {
   }
 
   addConnectionCallbacks(cb: ConnectionCallbacks): void {
-    this.#callbacks.push(cb);
+    this.#callbacks = [...this.#callbacks, cb];
   }
 
   addReadFilter(filter: ReadFilter): void {
-    this.#readFilters.push(filter);
+    this.#readFilters = [...this.#readFilters, filter];
     if (filter.initializeReadFilterCallbacks) {
       try {
         filter.initializeReadFilterCallbacks({ connection: this });
@@ -175,7 +211,7 @@ export class SocketConnection implements Connection {
   }
 
   addWriteFilter(filter: WriteFilter): void {
-    this.#writeFilters.push(filter);
+    this.#writeFilters = [...this.#writeFilters, filter];
   }
 
   /**
@@ -201,7 +237,7 @@ export class SocketConnection implements Connection {
     if (this.#state !== State.Open) return;
     if (this.#readDisableCount > 0) this.#socket.pause();
     // Attaching 'data' switches the socket to flowing mode unless it was paused just above.
-    this.#socket.on('data', this.#onData);
+    this.#socket.on('data', handlers.data);
     this.#refreshIdle();
   }
 
@@ -232,7 +268,7 @@ export class SocketConnection implements Connection {
     }
     // Completion callbacks are needed only to see the buffer drain once it went over the limit
     // (a callback per write costs a closure call per chunk on the hot path).
-    if (this.#aboveHighWatermark || this.#socket.writableLength + n > this.#limitBytes) this.#socket.write(data, this.#onFlushed);
+    if (this.#aboveHighWatermark || this.#socket.writableLength + n > this.#limitBytes) this.#socket.write(data, this.#flushedCallback ??= (err?: Error | null) => this.#onFlushed(err));
     else this.#socket.write(data);
     if (!this.#aboveHighWatermark && this.#socket.writableLength > this.#limitBytes) {
       this.#aboveHighWatermark = true;
@@ -301,23 +337,24 @@ export class SocketConnection implements Connection {
     if (this.#idleTimer) clearTimeout(this.#idleTimer);
     this.#idleTimer = undefined;
     if (this.#idleTimeoutMs > 0 && this.#state !== State.Closed) {
-      this.#idleTimer = setTimeout(this.#onIdle, this.#idleTimeoutMs);
+      this.#idleTimer = setTimeout(handlers.idle, this.#idleTimeoutMs, this);
       this.#idleTimer.unref();
     }
   }
 
-  // ── socket events (arrow fields: bound once per connection, never per chunk) ──
+  // ── socket events: module-level handlers (no closures per connection) find the connection
+  //    through the socket's kConnection slot and call these ──
 
-  readonly #onData = (chunk: Buffer): void => {
+  #onData(chunk: Buffer): void {
     if (this.#state !== State.Open) return;
     const n = chunk.length;
     this.counters.bytesRead += n;
     for (const c of this.#bytesReadCounters) c.inc(n);
     this.#idleTimer?.refresh();
     this.#dispatchRead(chunk, false);
-  };
+  }
 
-  readonly #onEnd = (): void => {
+  #onEnd(): void {
     this.#readEnded = true;
     if (this.#state !== State.Open) return;
     if (this.#readFilters.length === 0) {
@@ -338,9 +375,9 @@ export class SocketConnection implements Connection {
       if (this.#state !== State.Open) return;
     }
     if (this.#writeFinished) this.#closeBothDone(ConnectionEvent.RemoteClose);
-  };
+  }
 
-  readonly #onFinish = (): void => {
+  #onFinish(): void {
     this.#writeFinished = true;
     if (this.#state === State.Closed) {
       // A flushing close: everything went out.
@@ -348,17 +385,17 @@ export class SocketConnection implements Connection {
       return;
     }
     if (this.#readEnded) this.#closeBothDone(ConnectionEvent.LocalClose);
-  };
+  }
 
-  readonly #onFlushed = (err?: Error | null): void => {
+  #onFlushed(err?: Error | null): void {
     if (err || !this.#aboveHighWatermark || this.#state === State.Closed) return;
     if (this.#socket.writableLength <= this.#lowWatermarkBytes) {
       this.#aboveHighWatermark = false;
       this.#emitWatermark(false);
     }
-  };
+  }
 
-  readonly #onError = (err: Error): void => {
+  #onError(err: Error): void {
     if (this.#state === State.Connecting) {
       this.#failConnect(errorReason(err));
       return;
@@ -366,9 +403,9 @@ export class SocketConnection implements Connection {
     this.#socket.destroy();
     if (this.#state === State.Closed) return;
     this.#finish(ConnectionEvent.RemoteClose, errorReason(err));
-  };
+  }
 
-  readonly #onSocketClose = (hadError: boolean): void => {
+  #onSocketClose(hadError: boolean): void {
     this.#clearTimers();
     if (this.#state === State.Closed) return;
     if (this.#state === State.Connecting) {
@@ -376,9 +413,9 @@ export class SocketConnection implements Connection {
       return;
     }
     this.#finish(ConnectionEvent.RemoteClose, hadError ? 'reset' : 'eof');
-  };
+  }
 
-  readonly #onConnect = (): void => {
+  #onConnect(): void {
     if (this.#state !== State.Connecting) return;
     if (this.#connectTimer) clearTimeout(this.#connectTimer);
     this.#connectTimer = undefined;
@@ -387,18 +424,18 @@ export class SocketConnection implements Connection {
     this.#socket.setNoDelay(true);
     this.#emitEvent(ConnectionEvent.Connected);
     this.start();
-  };
+  }
 
-  readonly #onConnectTimeout = (): void => {
+  #onConnectTimeout(): void {
     this.#connectTimer = undefined;
     if (this.#state === State.Connecting) this.#failConnect('connect_timeout');
-  };
+  }
 
-  readonly #onIdle = (): void => {
+  #onIdle(): void {
     this.#idleTimer = undefined;
     if (this.#state === State.Closed) return;
     this.close('now', 'idle_timeout');
-  };
+  }
 
   // ── internals ──
 
