@@ -19,6 +19,7 @@ import { FlatHeaders } from '../../protocol/headers/flat-headers.js';
 import { CHUNK_END, encodeChunkHeader, encodeLastChunk, encodeRequestHead } from '../../protocol/http1/http1-encoder.js';
 import { stripHopByHop } from '../../protocol/http1/hop-by-hop.js';
 import { normalizePath } from '../../protocol/http1/normalize-path.js';
+import { httpDate } from '../../protocol/http1/http-date.js';
 import { BodyFraming, TargetForm, type Http1Head } from '../../protocol/http1/http1-types.js';
 import type { Http1ServerStream, ServerStreamEvents } from '../../stream/http1/http1-server-connection.js';
 import { Http1ClientConnection, type ClientStreamEvents } from '../../stream/http1/http1-client-connection.js';
@@ -570,7 +571,7 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
     this.#stopped = true;
     this.#phase = Phase.Done;
     const bytes = Buffer.from(body, 'utf8');
-    const headers = new FlatHeaders(location !== undefined ? ['location', location] : []);
+    const headers = new FlatHeaders(location !== undefined ? ['date', httpDate(), 'location', location] : ['date', httpDate()]);
     if (bytes.length > 0) headers.add('content-type', 'text/plain; charset=utf-8');
     headers.add('content-length', String(bytes.length));
     this.#route?.applyResponseHeaders(headers, this);

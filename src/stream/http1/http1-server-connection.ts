@@ -21,6 +21,7 @@ import type { Http1Limits } from '../../protocol/http1/http1-limits.js';
 import { BodyFraming, ParseStatus, type Http1Callbacks, type Http1Head } from '../../protocol/http1/http1-types.js';
 import { CHUNK_END, encodeChunkHeader, encodeLastChunk, encodeResponseHead } from '../../protocol/http1/http1-encoder.js';
 import { reasonPhrase } from '../../protocol/http1/reason-phrase.js';
+import { httpDate } from '../../protocol/http1/http-date.js';
 
 /** What the proxy receives for one request (its per-request object). */
 export interface ServerStreamEvents {
@@ -151,7 +152,7 @@ export class Http1ServerStream {
     if (this.headersSent) { this.reset('local_reply_after_headers'); return; }
     if (close) this.#closeAfter = true;
     const bytes = Buffer.from(body, 'utf8');
-    const headers = ['content-type', 'text/plain; charset=utf-8', 'content-length', String(bytes.length)];
+    const headers = ['date', httpDate(), 'content-type', 'text/plain; charset=utf-8', 'content-length', String(bytes.length)];
     if (extraHeaders !== undefined) for (const h of extraHeaders) headers.push(h);
     const bodyless = this.head.method === 'HEAD' || statusCode === 204 || statusCode === 304;
     this.sendHeaders(statusCode, '', headers, bytes.length, bodyless);
@@ -333,7 +334,7 @@ export class Http1ServerConnection implements ReadFilter, ConnectionCallbacks, H
   #writeRaw(status: number, body: string): void {
     const bytes = Buffer.from(body, 'utf8');
     this.connection.write(encodeResponseHead(status, reasonPhrase(status),
-      ['content-type', 'text/plain; charset=utf-8', 'content-length', String(bytes.length), 'connection', 'close']));
+      ['date', httpDate(), 'content-type', 'text/plain; charset=utf-8', 'content-length', String(bytes.length), 'connection', 'close']));
     this.connection.write(bytes);
     this.connection.close('flush', 'malformed_request');
   }
