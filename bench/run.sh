@@ -23,6 +23,8 @@ mode=l7
 if [[ "${1:-}" == l4 || "${1:-}" == l7 ]]; then mode=$1; shift; fi
 
 export OURS_ENTRY="${SKIFF_ENTRY:-$repo/dist/src/main.js}" OURS_PORT=18080
+# The same V8 flags as bin/skiff and `npm start` (docs/adr/0009): Skiff is measured as it is launched.
+export OURS_NODE_ARGS="${OURS_NODE_ARGS:---max-semi-space-size=4}"
 [[ -f "$OURS_ENTRY" ]] || { echo "bench: $OURS_ENTRY missing (npm run build)" >&2; exit 2; }
 if [[ $mode == l4 ]]; then
   export OURS_CONFIG="$repo/bench/skiff-l4.json" OURS_KIND=l4 OURS_TCP_PORT=18083

@@ -11,6 +11,7 @@
  * every filter or callback invocation is wrapped, so a throwing plug-in closes only its own
  * connection and is logged. Nothing escapes an event handler.
  */
+import { idleSweeper, type IdleTracked } from './idle-sweeper.js';
 import type { Socket } from 'node:net';
 import {
   ConnectionEvent,
@@ -75,11 +76,10 @@ interface SocketHandlers {
   close(this: OwnedSocket, hadError: boolean): void;
   connect(this: OwnedSocket): void;
   connectTimeout(c: SocketConnection): void;
-  idle(c: SocketConnection): void;
 }
 let handlers: SocketHandlers;
 
-export class SocketConnection implements Connection {
+export class SocketConnection implements Connection, IdleTracked {
   static {
     handlers = {
       data(chunk) { const c = this[kConnection]; if (c !== undefined) c.#onData(chunk); },
@@ -89,7 +89,6 @@ export class SocketConnection implements Connection {
       close(hadError) { const c = this[kConnection]; if (c !== undefined) c.#onSocketClose(hadError); },
       connect() { const c = this[kConnection]; if (c !== undefined) c.#onConnect(); },
       connectTimeout(c) { c.#onConnectTimeout(); },
-      idle(c) { c.#onIdle(); },
     };
   }
 
@@ -130,8 +129,11 @@ export class SocketConnection implements Connection {
   #writeFinished = false;
   #aboveHighWatermark = false;
   #closeReason = '';
-  #idleTimeoutMs = 0;
-  #idleTimer: NodeJS.Timeout | undefined;
+  /** 0 = no idle timeout. Read by the idle sweeper. */
+  idleTimeoutMs = 0;
+  /** Last read or write (ms), stamped only while an idle timeout is set. Read by the idle sweeper. */
+  lastActivityMs = 0;
+  #idleTracked = false;
   #connectTimer: NodeJS.Timeout | undefined;
   #flushTimer: NodeJS.Timeout | undefined;
 
@@ -258,7 +260,7 @@ export class SocketConnection implements Connection {
     if (n === 0) return !this.#aboveHighWatermark;
     this.counters.bytesWritten += n;
     for (const c of this.#bytesWrittenCounters) c.inc(n);
-    this.#idleTimer?.refresh();
+    if (this.idleTimeoutMs > 0) this.lastActivityMs = Date.now();
     if (!this.#corked) {
       // Writes of one event-loop tick (a response head and its body, a request and its body) leave
       // in one writev at the end of the tick instead of one syscall each.
@@ -333,14 +335,14 @@ export class SocketConnection implements Connection {
   }
 
   setIdleTimeout(ms: number): void {
-    this.#idleTimeoutMs = ms > 0 ? ms : 0;
-    if (this.#idleTimer) clearTimeout(this.#idleTimer);
-    this.#idleTimer = undefined;
-    if (this.#idleTimeoutMs > 0 && this.#state !== State.Closed) {
-      this.#idleTimer = setTimeout(handlers.idle, this.#idleTimeoutMs, this);
-      this.#idleTimer.unref();
-    }
+    this.idleTimeoutMs = ms > 0 ? ms : 0;
+    this.lastActivityMs = Date.now();
+    const track = this.idleTimeoutMs > 0 && this.#state !== State.Closed;
+    if (track && !this.#idleTracked) idleSweeper.add(this);
+    else if (!track && this.#idleTracked) idleSweeper.delete(this);
+    this.#idleTracked = track;
   }
+
 
   // ── socket events: module-level handlers (no closures per connection) find the connection
   //    through the socket's kConnection slot and call these ──
@@ -350,7 +352,7 @@ export class SocketConnection implements Connection {
     const n = chunk.length;
     this.counters.bytesRead += n;
     for (const c of this.#bytesReadCounters) c.inc(n);
-    this.#idleTimer?.refresh();
+    if (this.idleTimeoutMs > 0) this.lastActivityMs = Date.now();
     this.#dispatchRead(chunk, false);
   }
 
@@ -431,11 +433,12 @@ export class SocketConnection implements Connection {
     if (this.#state === State.Connecting) this.#failConnect('connect_timeout');
   }
 
-  #onIdle(): void {
-    this.#idleTimer = undefined;
+  /** @internal The idle sweeper found this connection quiet for its idle timeout. */
+  onIdleExpired(): void {
     if (this.#state === State.Closed) return;
     this.close('now', 'idle_timeout');
   }
+
 
   // ── internals ──
 
@@ -467,8 +470,7 @@ export class SocketConnection implements Connection {
     if (this.#state === State.Closed) return;
     this.#state = State.Closed;
     this.#closeReason = reason;
-    if (this.#idleTimer) clearTimeout(this.#idleTimer);
-    this.#idleTimer = undefined;
+    if (this.#idleTracked) { this.#idleTracked = false; idleSweeper.delete(this); }
     if (this.#connectTimer) clearTimeout(this.#connectTimer);
     this.#connectTimer = undefined;
     this.#emitEvent(event);
@@ -514,15 +516,14 @@ export class SocketConnection implements Connection {
   }
 
   #refreshIdle(): void {
-    if (this.#idleTimeoutMs > 0 && !this.#idleTimer) this.setIdleTimeout(this.#idleTimeoutMs);
-    else this.#idleTimer?.refresh();
+    if (this.idleTimeoutMs > 0) this.setIdleTimeout(this.idleTimeoutMs);
   }
 
   #clearTimers(): void {
-    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    if (this.#idleTracked) { this.#idleTracked = false; idleSweeper.delete(this); }
     if (this.#connectTimer) clearTimeout(this.#connectTimer);
     if (this.#flushTimer) clearTimeout(this.#flushTimer);
-    this.#idleTimer = this.#connectTimer = this.#flushTimer = undefined;
+    this.#connectTimer = this.#flushTimer = undefined;
   }
 
   #captureAddresses(): void {
