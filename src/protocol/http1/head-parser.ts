@@ -1,5 +1,5 @@
 /**
- * Extensions layer, HTTP/1 codec: parses one complete header section (start line + fields + blank
+ * Protocol layer, HTTP/1 codec: parses one complete header section (start line + fields + blank
  * line) that the incremental `Http1Parser` has located, validates it strictly (RFC 9112, Envoy's
  * promises, reliability.md §3.1/§3.2) and decides the body framing. Pure function of its inputs.
  *

@@ -1,5 +1,5 @@
 /**
- * Extensions layer, HTTP/1 codec: removes hop-by-hop fields (RFC 9110 §7.6.1) from a flat
+ * Protocol layer, HTTP/1: removes hop-by-hop fields (RFC 9110 §7.6.1) from a flat
  * [name, value, …] header array before a message is forwarded: the standard set plus every field
  * named in Connection. Names compare case-insensitively; the survivors keep their case and order.
  */
@@ -28,10 +28,13 @@ export function stripHopByHop(headers: readonly string[], keep?: readonly string
     const name = headers[i]!;
     if (!isStandard(name)) continue;
     any = true;
-    if (strEqualsLower(name, 'connection')) {
-      for (const raw of headers[i + 1]!.split(',')) {
+    if (name.length === 10 && strEqualsLower(name, 'connection')) {
+      const value = headers[i + 1]!;
+      // The usual values name no other field: nothing more to strip.
+      if (strEqualsLower(value, 'keep-alive') || strEqualsLower(value, 'close')) continue;
+      for (const raw of value.split(',')) {
         const t = raw.trim().toLowerCase();
-        if (t !== '') (listed ??= []).push(t);
+        if (t !== '' && t !== 'close' && !isStandard(t)) (listed ??= []).push(t);
       }
     }
   }

@@ -1,5 +1,5 @@
 /**
- * Extensions layer, HTTP/1 codec: byte classes of RFC 9110/9112 as 256-entry tables, built once, so
+ * Protocol layer, HTTP/1 codec: byte classes of RFC 9110/9112 as 256-entry tables, built once, so
  * validation is one indexed load per byte.
  */
 

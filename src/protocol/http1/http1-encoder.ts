@@ -1,5 +1,5 @@
 /**
- * Extensions layer, HTTP/1 codec: serialises heads and chunked framing. Each head becomes ONE Buffer
+ * Protocol layer, HTTP/1 codec: serialises heads and chunked framing. Each head becomes ONE Buffer
  * (one write, one syscall when corked), names and order exactly as in the flat header array. The
  * encoder does not validate: values a proxy adds itself must pass `isValidFieldValue` first.
  *

@@ -1,5 +1,5 @@
 /**
- * Extensions layer, HTTP/1 codec: the parser's limits and policies. Plain data, resolved once at config
+ * Protocol layer, HTTP/1 codec: the parser's limits and policies. Plain data, resolved once at config
  * time (MOSN `extend_config.Http1.max_header_size` maps to `maxHeaderBytes`); the parser only reads it.
  */
 

@@ -1,5 +1,5 @@
 /**
- * Extensions layer, HTTP/1 codec: the incremental HTTP/1.1 parser for both directions. `execute(chunk)`
+ * Protocol layer, HTTP/1 codec: the incremental HTTP/1.1 parser for both directions. `execute(chunk)`
  * consumes what it can from any split point, keeps partial state, and reports through one callbacks
  * object. Header sections are parsed in place when they sit inside one chunk; only a section split across
  * chunks is copied (into a small, growable per-parser buffer). Bodies are passed on as `subarray` views.

@@ -1,5 +1,5 @@
 /**
- * Extensions layer, HTTP/1 codec: test support only (imported by the *.test.ts files beside it). Feeds a
+ * Protocol layer, HTTP/1 codec: test support only (imported by the *.test.ts files beside it). Feeds a
  * parser any chunking of a byte stream and records its events in a form independent of split points
  * (adjacent body pieces are merged), plus a seeded random for reproducible chunkings.
  */

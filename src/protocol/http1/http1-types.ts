@@ -1,5 +1,5 @@
 /**
- * Extensions layer, HTTP/1 codec: the types the parser reports through and the caller reads. The parser
+ * Protocol layer, HTTP/1 codec: the types the parser reports through and the caller reads. The parser
  * never throws on input: every rejection is an `Http1Error` value with a stable code and the status the
  * caller replies with before closing (responses from an upstream always carry 502).
  */

@@ -1,5 +1,5 @@
 /**
- * Extensions layer, HTTP/1 codec: the public surface of this folder (what the stream layer and the proxy
+ * Protocol layer, HTTP/1 codec: the public surface of this folder (what the stream layer and the proxy
  * filter import). Parser and encoder are independent of sockets; see http1-parser.ts for the wire format.
  */
 export { Http1Parser, type Http1ParserMode } from './http1-parser.js';

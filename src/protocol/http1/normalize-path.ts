@@ -1,5 +1,5 @@
 /**
- * Extensions layer, HTTP/1 codec: request path normalisation applied before route matching, so a
+ * Protocol layer, HTTP/1 codec: request path normalisation applied before route matching, so a
  * denied path cannot be reached by another spelling (reliability.md §3.1 "Paths"). In order:
  * percent-encoded unreserved characters are decoded (`%41` → `A`, `%2e` → `.`), other escapes are kept
  * with upper-case hex (`%2f` → `%2F`, never decoded to a separator); repeated slashes merge; dot segments

@@ -534,6 +534,9 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
 
   /** Absolute ms of the next deadline check (read by the listener's StreamDeadlines clock). */
   nextDeadlineMs = 0;
+  dlPrev: DeadlineClient | null = null;
+  dlNext: DeadlineClient | null = null;
+  dlLinked = false;
   #deadlineRegistered = false;
 
   /** Called by the deadline clock once `nextDeadlineMs` passed. */
