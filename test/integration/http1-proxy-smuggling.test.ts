@@ -46,7 +46,7 @@ async function countingOrigin(): Promise<CountingOrigin> {
 
 let origin: CountingOrigin;
 let skiff: SkiffInProcess;
-let small: SkiffInProcess; // max_header_size 8192, underscores rejected, short headers timeout
+let small: SkiffInProcess; // max_header_size 8192, underscores rejected, short headers timeout, 1000-byte bodies
 
 before(async () => {
   origin = await countingOrigin();
@@ -54,7 +54,7 @@ before(async () => {
   skiff = await startSkiff(l7Document({ clusters }));
   small = await startSkiff(l7Document({
     clusters,
-    proxy: { extend_config: { Http1: { max_header_size: 8192, headers_with_underscores_action: 'reject', request_headers_timeout: '300ms' } } },
+    proxy: { extend_config: { Http1: { max_header_size: 8192, headers_with_underscores_action: 'reject', request_headers_timeout: '300ms', max_request_body_size: 1000 } } },
   }));
 });
 
@@ -186,4 +186,24 @@ test('a bad chunk after a forwarded head: 400, the upstream exchange is abandone
   }
   // The origin may have seen the head (it was forwarded before the body), but never a body end.
   assert.ok(origin.requests <= reqsBefore + 1);
+});
+
+test('max_request_body_size: a declared Content-Length over it → 413 before anything is forwarded; a chunked body that grows over it → 413 and the upstream exchange is dropped', async () => {
+  await rejects(small.port(), `POST /big HTTP/1.1\r\n${H}Content-Length: 1001\r\n\r\n${'x'.repeat(1001)}`, 413, 'Content-Length 1001 > 1000');
+  const c = await RawClient.connect(small.port());
+  try {
+    c.send(`POST /grow HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n`);
+    for (let i = 0; i < 3; i++) c.send(`190\r\n${'y'.repeat(400)}\r\n`); // 1,200 bytes in 400-byte chunks
+    const r = (await c.readFinal({ timeoutMs: 3000 })).final;
+    assert.equal(r.status, 413);
+    assert.notEqual(await c.waitEnd(3000), 'open');
+  } finally {
+    c.close();
+  }
+  // within the limit still works
+  const ok = await RawClient.connect(small.port());
+  ok.send(`POST /fits HTTP/1.1\r\n${H}Content-Length: 1000\r\n\r\n${'z'.repeat(1000)}`);
+  const r = (await ok.readFinal({ timeoutMs: 3000 })).final;
+  ok.close();
+  assert.equal(r.status, 200);
 });
