@@ -2,7 +2,7 @@
 //   default: every dist/**/*.test.js except *.long.test.js (the CI suite, `npm test`)
 //   --long:  only *.long.test.js (soak and fault runs, `npm run test:long`)
 //   any other argument filters test files by substring.
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,12 @@ const walk = (dir) => {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) walk(p);
-    else if (name.endsWith('.test.js') && name.endsWith('.long.test.js') === long) files.push(p);
+    else if (name.endsWith('.test.js') && name.endsWith('.long.test.js') === long) {
+      // A compiled test whose source was moved or deleted is stale output: skip it, say so.
+      const source = join(root, relative(join(root, 'dist'), p)).replace(/\.js$/, '.ts');
+      if (existsSync(source)) files.push(p);
+      else console.error(`[test] skipping stale ${relative(root, p)} (no ${relative(root, source)})`);
+    }
   }
 };
 for (const d of ['dist/src', 'dist/test']) { try { walk(join(root, d)); } catch { /* absent */ } }
