@@ -82,3 +82,9 @@ export function parseAddress(text: string, path: string): Address {
 export function formatAddress(address: Address): string {
   return address.kind === 'unix' ? `unix:${address.path}` : tcpAddress(address.host, address.port).text;
 }
+
+/** `host:port` for a connection endpoint (`[v6]:port`; just the address when the port is 0, e.g. unix). */
+export function hostPort(address: string, port: number): string {
+  if (port === 0) return address;
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}

@@ -58,3 +58,10 @@ export function formatGoDuration(ms: number): string {
   out += `${+(rest / 1000).toFixed(9)}s`;
   return sign + out;
 }
+
+/** MOSN's access-log time layout: `2006/01/02 15:04:05.000` (local time). */
+export function formatMosnTime(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number, w = 2): string => String(n).padStart(w, '0');
+  return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+}

@@ -2,19 +2,9 @@
  * Proxy layer: MOSN's variables (reference §3.7) as one stream exposes them, for access logs,
  * `%var%` header values and `variables` route matching. Unknown names give undefined.
  */
+import { hostPort } from '../../base/address.js';
+import { formatMosnTime } from '../../base/duration.js';
 import type { ActiveStream } from './active-stream.js';
-
-function hostPort(address: string, port: number): string {
-  if (port === 0) return address;
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-}
-
-/** MOSN's access-log time layout: `2006/01/02 15:04:05.000` (local time). */
-function formatStartTime(ms: number): string {
-  const d = new Date(ms);
-  const p = (n: number, w = 2): string => String(n).padStart(w, '0');
-  return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
-}
 
 export function streamVariable(s: ActiveStream, name: string): string | undefined {
   switch (name) {
@@ -26,7 +16,7 @@ export function streamVariable(s: ActiveStream, name: string): string | undefine
     case 'x-mosn-scheme': return 'http';
     case 'Http1_request_uri': return s.query === '' ? s.rawPath : `${s.rawPath}?${s.query}`;
     case 'protocol': return 'Http1';
-    case 'start_time': return formatStartTime(s.startMs);
+    case 'start_time': return formatMosnTime(s.startMs);
     case 'duration': case 'request_finished_duration': return `${Date.now() - s.startMs}ms`;
     case 'response_code': case 'x-mosn-status': return s.responseCode === 0 ? undefined : String(s.responseCode);
     case 'response_flag': case 'response_flags': return s.responseFlag === '' ? '-' : s.responseFlag;

@@ -21,6 +21,7 @@
  */
 import type { ClusterConfig } from '../../../api/config.js';
 import type { Host, HostSet, LoadBalancer, LoadBalancerContext, LoadBalancerFactory } from '../../../api/upstream.js';
+import { siftDownByDeadline } from '../../../base/deadline-heap.js';
 
 /** MOSN's defaults for `lbconfig` (also what the config loader fills in). */
 export const DEFAULT_CHOICE_COUNT = 2;
@@ -58,7 +59,7 @@ export class LeastRequestLoadBalancer implements LoadBalancer {
       this.#deadline[i] = (1 + phase) / this.#effectiveWeight(hosts[i] as Host);
       this.#heap[i] = i;
     }
-    for (let i = (m >> 1) - 1; i >= 0; i--) this.#siftDown(i);
+    for (let i = (m >> 1) - 1; i >= 0; i--) siftDownByDeadline(this.#heap, this.#deadline, i);
   }
 
   chooseHost(ctx: LoadBalancerContext | undefined): Host | undefined {
@@ -97,7 +98,7 @@ export class LeastRequestLoadBalancer implements LoadBalancer {
       const i = this.#heap[0] as number;
       const h = this.#hosts[i] as Host;
       this.#deadline[i] = (this.#deadline[i] as number) + 1 / this.#effectiveWeight(h);
-      this.#siftDown(0);
+      siftDownByDeadline(this.#heap, this.#deadline, 0);
       if (excluded === undefined || !excluded.has(h)) return h;
     }
     return undefined;
@@ -110,30 +111,6 @@ export class LeastRequestLoadBalancer implements LoadBalancer {
     if (bias === 0) return w;
     const load = Math.max(0, h.activeRequests) + 1;
     return bias === 1 ? w / load : w / Math.pow(load, bias);
-  }
-
-  #less(a: number, b: number): boolean {
-    const da = this.#deadline[a] as number;
-    const db = this.#deadline[b] as number;
-    return da < db || (da === db && a < b);
-  }
-
-  #siftDown(at: number): void {
-    const heap = this.#heap;
-    const n = heap.length;
-    let i = at;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) return;
-      const r = l + 1;
-      let m = l;
-      if (r < n && this.#less(heap[r] as number, heap[l] as number)) m = r;
-      if (!this.#less(heap[m] as number, heap[i] as number)) return;
-      const t = heap[i] as number;
-      heap[i] = heap[m] as number;
-      heap[m] = t;
-      i = m;
-    }
   }
 }
 

@@ -11,6 +11,7 @@
  */
 import type { ClusterConfig } from '../../../api/config.js';
 import type { Host, HostSet, LoadBalancer, LoadBalancerContext, LoadBalancerFactory } from '../../../api/upstream.js';
+import { siftDownByDeadline } from '../../../base/deadline-heap.js';
 
 export class WeightedRoundRobinLoadBalancer implements LoadBalancer {
   readonly #hosts: readonly Host[];
@@ -34,7 +35,7 @@ export class WeightedRoundRobinLoadBalancer implements LoadBalancer {
       this.#deadline[i] = step * (1 + phase);
       this.#heap[i] = i;
     }
-    for (let i = (n >> 1) - 1; i >= 0; i--) this.#siftDown(i);
+    for (let i = (n >> 1) - 1; i >= 0; i--) siftDownByDeadline(this.#heap, this.#deadline, i);
   }
 
   chooseHost(ctx: LoadBalancerContext | undefined): Host | undefined {
@@ -44,35 +45,11 @@ export class WeightedRoundRobinLoadBalancer implements LoadBalancer {
     for (let tries = 0; tries < n; tries++) {
       const i = this.#heap[0] as number;
       this.#deadline[i] = (this.#deadline[i] as number) + (this.#step[i] as number);
-      this.#siftDown(0);
+      siftDownByDeadline(this.#heap, this.#deadline, 0);
       const h = this.#hosts[i] as Host;
       if (excluded === undefined || !excluded.has(h)) return h;
     }
     return undefined;
-  }
-
-  #less(a: number, b: number): boolean {
-    const da = this.#deadline[a] as number;
-    const db = this.#deadline[b] as number;
-    return da < db || (da === db && a < b);
-  }
-
-  #siftDown(at: number): void {
-    const heap = this.#heap;
-    const n = heap.length;
-    let i = at;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) return;
-      const r = l + 1;
-      let m = l;
-      if (r < n && this.#less(heap[r] as number, heap[l] as number)) m = r;
-      if (!this.#less(heap[m] as number, heap[i] as number)) return;
-      const t = heap[i] as number;
-      heap[i] = heap[m] as number;
-      heap[m] = t;
-      i = m;
-    }
   }
 }
 

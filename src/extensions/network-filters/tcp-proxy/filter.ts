@@ -16,7 +16,8 @@
 import { FilterStatus, ConnectionEvent, type Connection, type ConnectionCallbacks, type ReadFilter, type ReadFilterCallbacks } from '../../../api/network.js';
 import type { AccessLogSink, Logger } from '../../../api/observability.js';
 import type { ClusterHandle, ClusterManager, Host, LoadBalancerContext } from '../../../api/upstream.js';
-import { formatGoDuration } from '../../../base/duration.js';
+import { formatGoDuration, formatMosnTime } from '../../../base/duration.js';
+import { hostPort } from '../../../base/address.js';
 import type { TcpProxyConfig } from './config.js';
 import { matchRoute, type CompiledRoute } from './route-matcher.js';
 
@@ -222,7 +223,7 @@ export class TcpProxyFilter implements ReadFilter, ConnectionCallbacks {
     const durationMs = Date.now() - startMs;
     sink.log((name) => {
       switch (name) {
-        case 'start_time': return formatStartTime(startMs);
+        case 'start_time': return formatMosnTime(startMs);
         case 'duration': return formatGoDuration(durationMs);
         case 'bytes_sent': return String(this.#bytesSent);
         case 'bytes_received': return String(this.#bytesReceived);
@@ -240,16 +241,4 @@ export class TcpProxyFilter implements ReadFilter, ConnectionCallbacks {
       }
     });
   }
-}
-
-function hostPort(address: string, port: number): string {
-  if (port === 0) return address;
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-}
-
-/** MOSN's access-log time layout: `2006/01/02 15:04:05.000` (local time). */
-function formatStartTime(ms: number): string {
-  const d = new Date(ms);
-  const p = (n: number, w = 2): string => String(n).padStart(w, '0');
-  return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
 }
