@@ -13,10 +13,10 @@
  */
 import type { Connection } from '../../api/network.js';
 import type { Host, ClusterSnapshot, LoadBalancerContext } from '../../api/upstream.js';
-import type { StreamFilterHandler, StreamReceiverFilter, StreamSenderFilter } from '../../api/stream.js';
-import { StreamFilterPhase, StreamFilterStatus } from '../../api/stream.js';
+import type { StreamFilterHandler } from '../../api/stream.js';
+import { StreamFilterPhase } from '../../api/stream.js';
 import { FlatHeaders } from '../../protocol/headers/flat-headers.js';
-import { CHUNK_END, encodeChunkHeader, encodeLastChunk, encodeRequestHead } from '../../protocol/http1/http1-encoder.js';
+import { CHUNK_END, encodeChunkHeader, encodeLastChunk } from '../../protocol/http1/http1-encoder.js';
 import { stripHopByHop } from '../../protocol/http1/hop-by-hop.js';
 import { normalizePath } from '../../protocol/http1/normalize-path.js';
 import { httpDate } from '../../protocol/http1/http-date.js';
@@ -33,6 +33,8 @@ import { routeTableFor } from '../route-tables.js';
 import { ResponseFlag, localReplyBody } from '../local-reply.js';
 import type { ProxyShared } from '../proxy-shared.js';
 import { streamVariable } from './stream-variables.js';
+import { ChainResult, StreamFilterChain, type FilterChainOwner } from './stream-filter-chain.js';
+import { buildUpstreamHead, upgradeAllowed, UPGRADE_KEEP, type UpstreamHeadInput } from './upstream-head.js';
 import type { DeadlineClient } from '../stream-deadlines.js';
 
 const Phase = {
@@ -45,7 +47,7 @@ const BUFFER_BEFORE_UPSTREAM_BYTES = 64 * 1024;
 
 let nextStreamId = 1;
 
-export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, PoolCallbacks, RouteRequest, StreamFilterHandler, DeadlineClient {
+export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, PoolCallbacks, RouteRequest, StreamFilterHandler, DeadlineClient, FilterChainOwner, UpstreamHeadInput {
   readonly id = nextStreamId++;
   readonly startMs = Date.now();
   readonly #shared: ProxyShared;
@@ -93,9 +95,7 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
   #lastActivityMs = 0;
   #finished = false;
   #variables: Map<string, string> | undefined;
-  #receivers: { f: StreamReceiverFilter; phase: StreamFilterPhase }[] | undefined;
-  #senders: StreamSenderFilter[] | undefined;
-  #filterIndex = 0;
+  #filters: StreamFilterChain | undefined;
 
   constructor(shared: ProxyShared, ds: Http1ServerStream, head: Http1Head) {
     this.#shared = shared;
@@ -110,7 +110,7 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
     this.#query = q < 0 ? '' : target.slice(q + 1);
     this.path = this.#rawPath;
     this.#requestEnded = head.framing === BodyFraming.None;
-    if (shared.streamFilterCreators.length > 0) this.#buildFilters();
+    if (shared.streamFilterCreators.length > 0) this.#filters = StreamFilterChain.build(shared.streamFilterCreators, this);
   }
 
   /** Starts the phase machine (called once the stream is wired to the server connection). */
@@ -134,24 +134,11 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
       this.#localReply(413, ResponseFlag.None, 'request body too large', true);
       return;
     }
-    if (h.upgrade) this.#tunnel = this.#upgradeAllowed();
+    if (h.upgrade) this.#tunnel = upgradeAllowed(this.headers.get('upgrade'), opts.upgradeTypes);
     this.#lastActivityMs = this.startMs;
     this.#run();
     // Waiting for a filter, the pool or the upstream: make sure a deadline watches the wait.
     if (!this.#finished && !this.#deadlineRegistered) this.#schedule();
-  }
-
-  /** Every token of the request's `Upgrade` is a configured type (never h2c). */
-  #upgradeAllowed(): boolean {
-    const v = this.headers.get('upgrade');
-    if (v === undefined || v === '') return false;
-    const allowed = this.#shared.config.http1.upgradeTypes;
-    for (const raw of v.split(',')) {
-      const t = raw.trim().toLowerCase();
-      const name = t.includes('/') ? t.slice(0, t.indexOf('/')) : t;
-      if (name === 'h2c' || !allowed.includes(name)) return false;
-    }
-    return true;
   }
 
   // ── the phase machine ─────────────────────────────────────────────────────────────────────────
@@ -253,36 +240,9 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
   // ── upstream request ──────────────────────────────────────────────────────────────────────────
   #startUpstream(): void {
     const host = this.#upstreamHost!;
-    if (this.#upstreamHead === undefined) this.#upstreamHead = this.#buildUpstreamHead(host);
+    if (this.#upstreamHead === undefined) this.#upstreamHead = buildUpstreamHead(this, this.#route!, host, this.#shared.config.http1);
     this.#pool = http1PoolFor(this.#shared.clusterManager, host, this.#snapshot!.config, this.#shared.logger);
     this.#pending = this.#pool.acquire(this);
-  }
-
-  #buildUpstreamHead(host: Host): Buffer {
-    const h = this.head;
-    const route = this.#route!;
-    const opts = this.#shared.config.http1;
-    const list = stripHopByHop(h.headers, this.#tunnel ? UPGRADE_KEEP : undefined);
-    const headers = list === h.headers ? this.headers : new FlatHeaders(list);
-    let path = opts.normalizePath ? this.path : this.#rawPath;
-    const rewritten = route.rewritePath(this.path);
-    if (rewritten !== undefined) {
-      headers.set('x-mosn-original-path', this.path);
-      path = rewritten;
-    }
-    const newHost = route.rewriteHost(this) ?? (route.autoHostRewrite && host.hostname !== '' ? host.hostname : undefined);
-    if (newHost !== undefined) headers.set('host', newHost);
-    else if (h.targetForm === TargetForm.Absolute && !headers.has('host')) headers.add('Host', h.authority);
-    const remote = this.#ds.connection.remoteAddress;
-    const xff = headers.get('x-forwarded-for');
-    headers.set('x-forwarded-for', xff !== undefined && xff !== '' ? `${xff}, ${remote}` : remote);
-    headers.set('x-forwarded-proto', 'http');
-    if (opts.generateRequestId && !headers.has('x-request-id')) headers.add('x-request-id', crypto.randomUUID());
-    route.applyRequestHeaders(headers, this);
-    if (this.#tunnel) headers.add('Connection', 'upgrade');
-    else if (h.framing === BodyFraming.Chunked) headers.add('Transfer-Encoding', 'chunked');
-    const target = this.#query === '' ? path : `${path}?${this.#query}`;
-    return encodeRequestHead(h.method, target, headers.list);
   }
 
   onReady(handle: PooledConnection): void {
@@ -618,64 +578,38 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
     this.#bodyQueue = null;
     const shared = this.#shared;
     shared.onStreamDone(this);
-    if (this.#receivers !== undefined) for (const r of this.#receivers) r.f.onDestroy?.();
-    if (this.#senders !== undefined) for (const s of this.#senders) s.onDestroy?.();
+    this.#filters?.destroy();
     if (shared.accessLog.enabled) shared.accessLog.log((name) => streamVariable(this, name));
   }
 
   #runReceivers(phase: StreamFilterPhase): boolean {
-    const list = this.#receivers;
-    if (list === undefined) { if (phase === StreamFilterPhase.AfterRoute) this.#setRouteDeadline(); return true; }
-    for (; this.#filterIndex < list.length; this.#filterIndex++) {
-      const r = list[this.#filterIndex]!;
-      if (r.phase !== phase) continue;
-      let status: StreamFilterStatus;
-      try {
-        status = r.f.onReceive(this.headers, undefined, this.#requestTrailersMap());
-      } catch (err) {
-        this.#shared.logger.error({ err: (err as Error).message }, 'stream filter threw');
+    const chain = this.#filters;
+    if (chain !== undefined) {
+      const trailers = this.#requestTrailers === undefined ? undefined : new FlatHeaders(this.#requestTrailers);
+      const r = chain.runReceivers(phase, this.headers, trailers, this);
+      if (r === ChainResult.Threw) {
+        this.#shared.logger.error({ err: (chain.error as Error | undefined)?.message }, 'stream filter threw');
         this.#localReply(500, ResponseFlag.None, 'stream filter error');
         return false;
       }
-      if (this.#stopped) return false;
-      if (status === StreamFilterStatus.Stop) {
-        this.#filterIndex++;
-        // A filter may call continue() before returning Stop (it finished synchronously after all).
-        if (this.#continueAsked) { this.#continueAsked = false; this.#filterIndex--; continue; }
-        return false;
-      }
+      if (r === ChainResult.Stopped) return false;
     }
-    this.#filterIndex = 0;
     if (phase === StreamFilterPhase.AfterRoute) this.#setRouteDeadline();
     return true;
   }
 
-  #requestTrailersMap(): FlatHeaders | undefined {
-    return this.#requestTrailers === undefined ? undefined : new FlatHeaders(this.#requestTrailers);
+  /** @internal (FilterChainOwner) A filter that returned Stop already called continue(). */
+  consumeContinue(): boolean {
+    if (!this.#continueAsked) return false;
+    this.#continueAsked = false;
+    return true;
   }
+
+  /** @internal (FilterChainOwner) A filter ended the stream. */
+  get filterAborted(): boolean { return this.#stopped; }
 
   #runSenders(headers: FlatHeaders): void {
-    const list = this.#senders;
-    if (list === undefined) return;
-    for (const s of list) {
-      try {
-        if (s.append(headers, undefined, undefined) === StreamFilterStatus.Stop) break;
-      } catch (err) {
-        this.#shared.logger.error({ err: (err as Error).message }, 'stream sender filter threw');
-      }
-    }
-  }
-
-  #buildFilters(): void {
-    const receivers: { f: StreamReceiverFilter; phase: StreamFilterPhase }[] = [];
-    const senders: StreamSenderFilter[] = [];
-    const chain = {
-      addReceiverFilter: (f: StreamReceiverFilter, phase: StreamFilterPhase) => { f.setHandler?.(this); receivers.push({ f, phase }); },
-      addSenderFilter: (f: StreamSenderFilter) => { f.setHandler?.(this); senders.push(f); },
-    };
-    for (const create of this.#shared.streamFilterCreators) create(chain);
-    if (receivers.length > 0) this.#receivers = receivers;
-    if (senders.length > 0) this.#senders = senders;
+    this.#filters?.runSenders(headers, (err) => this.#shared.logger.error({ err: (err as Error).message }, 'stream sender filter threw'));
   }
 
   // ── StreamFilterHandler ───────────────────────────────────────────────────────────────────────
@@ -724,10 +658,10 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
   get bytesSent(): number { return this.#ds.bytesSent; }
   get query(): string { return this.#query; }
   get rawPath(): string { return this.#rawPath; }
+  get clientAddress(): string { return this.#ds.connection.remoteAddress; }
+  get tunnel(): boolean { return this.#tunnel; }
   get listenerName(): string { return this.#shared.listenerName; }
 }
-
-const UPGRADE_KEEP: readonly string[] = ['upgrade'];
 
 function headerMs(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;

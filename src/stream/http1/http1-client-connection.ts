@@ -15,7 +15,7 @@ import type { Connection, ConnectionCallbacks, ReadFilter } from '../../api/netw
 import { ConnectionEvent, FilterStatus } from '../../api/network.js';
 import { Http1Parser } from '../../protocol/http1/http1-parser.js';
 import type { Http1Limits } from '../../protocol/http1/http1-limits.js';
-import { BodyFraming, ParseStatus, type Http1Callbacks, type Http1Head } from '../../protocol/http1/http1-types.js';
+import { ParseStatus, type Http1Callbacks, type Http1Head } from '../../protocol/http1/http1-types.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -46,7 +46,6 @@ export class Http1ClientConnection implements ReadFilter, ConnectionCallbacks, H
   readonly #qKind: number[] = [];
   readonly #qData: (Http1Head | Buffer | string[] | null)[] = [];
   #completed = false;
-  #headDelivered = false;
   #tunnel = false;
   #upgrading = false;
   /** The response asked for `Connection: close` or the framing ends at close. */
@@ -65,7 +64,6 @@ export class Http1ClientConnection implements ReadFilter, ConnectionCallbacks, H
   begin(events: ClientStreamEvents, method: string, upgrade: boolean): void {
     this.#events = events;
     this.#completed = false;
-    this.#headDelivered = false;
     this.#keepAlive = true;
     this.responseBytes = 0;
     this.#parser.expectResponse(method, upgrade);
