@@ -240,6 +240,8 @@ export class Server {
     this.#clusterManager.close();
     await this.#admin?.close();
     this.#pidFile?.remove();
+    // Access-log files are closed (the process log stays for the last lines).
+    this.#logOutputs.retain([]);
     this.stages.set(Stage.AfterStop);
     this.stages.set(Stage.Stopped);
   }

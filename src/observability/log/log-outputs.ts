@@ -18,6 +18,9 @@ interface LogWriter {
   write(data: string): boolean;
   flushSync(): void;
   end(): void;
+  destroy(): void;
+  /** -1 until the file is open (SonicBoom opens asynchronously). */
+  readonly fd: number;
   on(event: string, fn: (...args: unknown[]) => void): unknown;
 }
 
@@ -56,10 +59,22 @@ class ActiveLogOutput implements LogOutput {
   #open(): LogWriter {
     const path = this.path;
     const isStd = path === 'stdout' || path === 'stderr';
+    // Files are opened synchronously and handed over as a descriptor, so the writer is ready at once:
+    // an asynchronously opening writer that is still opening when the process exits makes pino's
+    // exit hook throw ("sonic boom is not ready yet").
+    let dest: number | string = path === 'stdout' ? 1 : 2;
+    if (!isStd) {
+      try {
+        mkdirSync(dirname(path), { recursive: true });
+        dest = openSync(path, 'a');
+      } catch {
+        dest = path; // let the writer report the error through its 'error' event
+      }
+    }
     const writer = pino.destination(
-      isStd
-        ? { dest: path === 'stdout' ? 1 : 2, sync: false, maxLength: this.#maxBufferBytes }
-        : { dest: path, sync: false, mkdir: true, append: true, maxLength: this.#maxBufferBytes },
+      typeof dest === 'number'
+        ? { dest, sync: false, maxLength: this.#maxBufferBytes }
+        : { dest, sync: false, mkdir: true, append: true, maxLength: this.#maxBufferBytes },
     ) as unknown as LogWriter;
     // A destination error (disk full, EPIPE on a closed stdout) must never crash the proxy.
     writer.on('error', (err: unknown) => {
@@ -104,7 +119,10 @@ class ActiveLogOutput implements LogOutput {
 
 function endQuietly(writer: LogWriter): void {
   try {
-    writer.end();
+    // A writer whose file is not open yet cannot flush: destroy it, or pino's exit hook would try
+    // to flush it synchronously and throw ("sonic boom is not ready yet") as the process exits.
+    if (writer.fd < 0) writer.destroy();
+    else writer.end();
   } catch {
     /* already closed */
   }
