@@ -86,6 +86,16 @@ export interface Connection {
 /** Handed to a read filter once, before `onNewConnection`. */
 export interface ReadFilterCallbacks {
   readonly connection: Connection;
+  /**
+   * Passes `data` to the filters after this one, as if it had just been read (Envoy's
+   * injectReadDataToFilterChain): e.g. bytes a detecting filter held back, handed on in one piece.
+   */
+  injectReadDataToFilterChain(data: Buffer, endStream: boolean): void;
+  /**
+   * This filter returned Stop from `onNewConnection` and is done deciding: run `onNewConnection`
+   * of the filters after it now (Envoy's continueReading), e.g. a protocol detector falling back.
+   */
+  continueReading(): void;
 }
 
 /** A network read filter. Called for each chunk read, in chain order, until one returns `Stop`. */

@@ -37,15 +37,22 @@ class ProxyStreamOwner implements Http1ServerOwner {
   }
 }
 
-/** Detection stage used only with `fallback_for_unknown_protocol`: HTTP/1 or hand the bytes on. */
+/**
+ * Detection stage used only with `fallback_for_unknown_protocol`: HTTP/1, or hand the bytes on to the
+ * next network filter (e.g. `tcp_proxy`). Bytes held while undecided are passed on in one piece.
+ */
 class DetectingFilter implements ReadFilter {
   readonly #server: Http1ServerConnection;
+  #callbacks: ReadFilterCallbacks | undefined;
   #decided = 0; // 0 = undecided, 1 = HTTP/1, 2 = fallback
   #held: Buffer | null = null;
 
   constructor(server: Http1ServerConnection) { this.#server = server; }
 
-  initializeReadFilterCallbacks(_cb: ReadFilterCallbacks): void {}
+  initializeReadFilterCallbacks(cb: ReadFilterCallbacks): void { this.#callbacks = cb; }
+
+  /** The filters after this one (e.g. tcp_proxy, which connects upstream at once) start only on a fallback. */
+  onNewConnection(): FilterStatus { return FilterStatus.Stop; }
 
   onData(data: Buffer, endStream: boolean): FilterStatus {
     if (this.#decided === 1) return this.#server.onData(data, endStream);
@@ -56,9 +63,9 @@ class DetectingFilter implements ReadFilter {
     this.#held = null;
     if (r === DetectResult.Matched) { this.#decided = 1; return this.#server.onData(buf, endStream); }
     this.#decided = 2;
-    // The next filter sees everything read so far (the held bytes included).
-    if (buf !== data) { data = buf; }
-    return FilterStatus.Continue;
+    this.#callbacks?.continueReading();
+    this.#callbacks?.injectReadDataToFilterChain(buf, endStream);
+    return FilterStatus.Stop;
   }
 }
 

@@ -202,10 +202,19 @@ export class SocketConnection implements Connection, IdleTracked {
   }
 
   addReadFilter(filter: ReadFilter): void {
+    const index = this.#readFilters.length;
     this.#readFilters = [...this.#readFilters, filter];
     if (filter.initializeReadFilterCallbacks) {
       try {
-        filter.initializeReadFilterCallbacks({ connection: this });
+        filter.initializeReadFilterCallbacks({
+          connection: this,
+          injectReadDataToFilterChain: (data: Buffer, endStream: boolean) => {
+            if (this.#state === State.Open) this.#dispatchRead(data, endStream, index + 1);
+          },
+          continueReading: () => {
+            if (this.#state === State.Open) this.#runNewConnection(index + 1);
+          },
+        });
       } catch (err) {
         this.#pluginFailed(err, 'initializeReadFilterCallbacks');
       }
@@ -224,19 +233,7 @@ export class SocketConnection implements Connection, IdleTracked {
   start(): void {
     if (this.#started || this.#state !== State.Open) return;
     this.#started = true;
-    for (const f of this.#readFilters) {
-      if (!f.onNewConnection) continue;
-      let status: FilterStatus;
-      try {
-        status = f.onNewConnection();
-      } catch (err) {
-        this.#pluginFailed(err, 'onNewConnection');
-        return;
-      }
-      if (this.#state !== State.Open) return;
-      if (status === FilterStatus.Stop) break;
-    }
-    if (this.#state !== State.Open) return;
+    if (!this.#runNewConnection(0)) return;
     if (this.#readDisableCount > 0) this.#socket.pause();
     // Attaching 'data' switches the socket to flowing mode unless it was paused just above.
     this.#socket.on('data', handlers.data);
@@ -442,8 +439,29 @@ export class SocketConnection implements Connection, IdleTracked {
 
   // ── internals ──
 
-  #dispatchRead(data: Buffer, endStream: boolean): void {
-    for (const f of this.#readFilters) {
+  /** `onNewConnection` on the read filters from `from` until one returns Stop; false once closed. */
+  #runNewConnection(from: number): boolean {
+    const filters = this.#readFilters;
+    for (let i = from; i < filters.length; i++) {
+      const f = filters[i]!;
+      if (!f.onNewConnection) continue;
+      let status: FilterStatus;
+      try {
+        status = f.onNewConnection();
+      } catch (err) {
+        this.#pluginFailed(err, 'onNewConnection');
+        return false;
+      }
+      if (this.#state !== State.Open) return false;
+      if (status === FilterStatus.Stop) break;
+    }
+    return this.#state === State.Open;
+  }
+
+  #dispatchRead(data: Buffer, endStream: boolean, from = 0): void {
+    const filters = this.#readFilters;
+    for (let i = from; i < filters.length; i++) {
+      const f = filters[i]!;
       let status: FilterStatus;
       try {
         status = f.onData(data, endStream);
