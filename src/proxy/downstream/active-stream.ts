@@ -242,7 +242,7 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
     const host = this.#upstreamHost!;
     if (this.#upstreamHead === undefined) this.#upstreamHead = buildUpstreamHead(this, this.#route!, host, this.#shared.config.http1);
     this.#pool = http1PoolFor(this.#shared.clusterManager, host, this.#snapshot!.config, this.#shared.logger);
-    this.#pending = this.#pool.acquire(this);
+    this.#pending = this.#pool.acquire(this, this.#retried ? RETRY_ACQUIRE : undefined);
   }
 
   onReady(handle: PooledConnection): void {
@@ -662,6 +662,9 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
   get tunnel(): boolean { return this.#tunnel; }
   get listenerName(): string { return this.#shared.listenerName; }
 }
+
+/** A keep-alive race retry goes out on a connection opened for it (never another idle one). */
+const RETRY_ACQUIRE = Object.freeze({ newConnection: true });
 
 function headerMs(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;

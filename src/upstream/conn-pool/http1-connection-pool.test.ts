@@ -57,13 +57,13 @@ function setup(address: Address) {
 
 type Outcome = { ok: true; handle: PooledConnection } | { ok: false; reason: PoolFailureReason; detail: string };
 
-function acquire(pool: Http1ConnectionPool): Promise<Outcome> & { cancel(): void } {
+function acquire(pool: Http1ConnectionPool, newConnection = false): Promise<Outcome> & { cancel(): void } {
   let cancel = (): void => {};
   const p = new Promise<Outcome>((resolve) => {
     cancel = pool.acquire({
       onReady: (handle) => resolve({ ok: true, handle }),
       onFailure: (reason, detail) => resolve({ ok: false, reason, detail }),
-    }).cancel;
+    }, newConnection ? { newConnection: true } : undefined).cancel;
   });
   return Object.assign(p, { cancel: () => cancel() });
 }
@@ -338,4 +338,31 @@ test('a busy connection the upstream closes frees its slot for a waiting request
   assert.deepEqual(p.counts, { connecting: 0, busy: 1, idle: 0, pending: 0 });
   p.close();
   await origin.close();
+});
+
+test('acquire with newConnection: an idle connection is passed over, a new one is opened for the caller alone', async () => {
+  const origin = await startOrigin();
+  const { pool } = setup(origin.address);
+  const p = pool();
+  const first = await within(acquire(p));
+  assert.ok(first.ok);
+  p.release(first.handle, { reusable: true });
+  assert.equal(p.counts.idle, 1);
+  const fresh = await within(acquire(p, true));
+  assert.ok(fresh.ok);
+  assert.notEqual(fresh.handle, first.handle, 'not the idle connection');
+  assert.equal(fresh.handle.reused, false);
+  assert.equal(p.counts.idle, 1, 'the idle one is still there');
+  await waitFor(() => origin.conns.length === 2, 2000, 'a second upstream connection');
+  // a plain acquire meanwhile still takes the idle one
+  const plain = await within(acquire(p));
+  assert.ok(plain.ok);
+  assert.equal(plain.handle, first.handle);
+});
+
+test('acquire with newConnection to a refused address fails that caller with connect_failure', async () => {
+  const { pool } = setup(await refusedAddress());
+  const r = await within(acquire(pool(), true));
+  assert.equal(r.ok, false);
+  if (!r.ok) assert.equal(r.reason, 'connect_failure');
 });

@@ -48,6 +48,14 @@ export interface PendingRequest {
   cancel(): void;
 }
 
+export interface AcquireOptions {
+  /**
+   * Open a new connection for this request instead of taking an idle one (the keep-alive race
+   * retry). Within `maxConnections`; at the limit the request waits like any other.
+   */
+  readonly newConnection?: boolean;
+}
+
 export interface ReleaseOptions {
   /** The response ended exactly at its framing end and both sides allow keep-alive. */
   readonly reusable: boolean;
@@ -98,6 +106,8 @@ class ActiveClient implements PooledConnection, ReadFilter, ConnectionCallbacks 
   requestsServed = 0;
   attachment: unknown = undefined;
   state: ClientState = ClientState.Connecting;
+  /** The caller this connection is being opened for (`acquire` with `newConnection`). */
+  reservedFor: PendingEntry | undefined;
   idleTimer: NodeJS.Timeout | undefined;
   idleSinceMs = 0;
   /** Idle cap for this connection (the pool's, shortened by the upstream's Keep-Alive timeout). */
@@ -177,10 +187,17 @@ export class Http1ConnectionPool {
    * otherwise the request waits (FIFO) for a new or released connection. Fails synchronously with
    * `overflow` when the wait queue is full and `closed` after `drain()` / `close()`.
    */
-  acquire(cb: PoolCallbacks): PendingRequest {
+  acquire(cb: PoolCallbacks, options?: AcquireOptions): PendingRequest {
     if (this.#closed || this.#draining) {
       safeCall(this.#logger, () => cb.onFailure('closed', this.#closed ? 'connection pool closed' : 'connection pool draining'));
       return NOOP_PENDING;
+    }
+    if (options?.newConnection === true && (this.#maxConnections === 0 || this.#connecting + this.#busy + this.#idle.length < this.#maxConnections)) {
+      // A connection opened for this caller alone (the keep-alive race retry must not meet another idle one).
+      const entry = new PendingEntry(this, cb, true);
+      const client = this.#open();
+      client.reservedFor = entry;
+      return entry;
     }
     for (let client = this.#idle.pop(); client; client = this.#idle.pop()) {
       if (this.#isStale(client)) {
@@ -269,17 +286,23 @@ export class Http1ConnectionPool {
   /** @internal */
   onClientEvent(client: ActiveClient, event: ConnectionEvent): void {
     switch (event) {
-      case ConnectionEvent.Connected:
+      case ConnectionEvent.Connected: {
         if (client.state !== ClientState.Connecting) return;
         this.#connecting--;
-        this.#dispatchFree(client);
+        const reserved = client.reservedFor;
+        client.reservedFor = undefined;
+        if (reserved !== undefined && !reserved.done && !this.#closed) this.#handOut(client, reserved.claim(), false);
+        else this.#dispatchFree(client);
         return;
+      }
       case ConnectionEvent.ConnectFailed: {
         if (client.state !== ClientState.Connecting) return;
         this.#connecting--;
         this.#forget(client);
         const reason = client.connection.closeReason;
-        const entry = this.#takePending();
+        const reserved = client.reservedFor;
+        client.reservedFor = undefined;
+        const entry = reserved !== undefined ? (reserved.done ? undefined : reserved) : this.#takePending();
         if (entry) {
           const detail = `upstream ${this.host.addressText}: connect failed (${reason || 'unknown'})`;
           entry.fail(reason === 'connect_timeout' ? 'timeout' : 'connect_failure', detail, this.#logger);
@@ -295,6 +318,11 @@ export class Http1ConnectionPool {
         else if (client.state === ClientState.Busy) this.#busy--;
         else this.#connecting--;
         this.#forget(client);
+        if (client.reservedFor !== undefined) {
+          const reserved = client.reservedFor;
+          client.reservedFor = undefined;
+          if (!reserved.done) reserved.fail('closed', `upstream ${this.host.addressText}: connection closed before it connected`, this.#logger);
+        }
         this.#afterSlotFreed();
         return;
       default:
@@ -316,13 +344,18 @@ export class Http1ConnectionPool {
       this.#connecting < this.#pending &&
       (this.#maxConnections === 0 || this.#connecting + this.#busy + this.#idle.length < this.#maxConnections)
     ) {
-      const connection = this.#cm.connect(this.host, { connectTimeoutMs: this.#connectTimeoutMs });
-      const client = new ActiveClient(this, connection, this.host, this.#idleTimeoutMs);
-      connection.addReadFilter(client);
-      connection.addConnectionCallbacks(client);
-      this.#clients.add(client);
-      this.#connecting++;
+      this.#open();
     }
+  }
+
+  #open(): ActiveClient {
+    const connection = this.#cm.connect(this.host, { connectTimeoutMs: this.#connectTimeoutMs });
+    const client = new ActiveClient(this, connection, this.host, this.#idleTimeoutMs);
+    connection.addReadFilter(client);
+    connection.addConnectionCallbacks(client);
+    this.#clients.add(client);
+    this.#connecting++;
+    return client;
   }
 
   /** A connected or released connection: serve the oldest waiter, else park it as idle. */
@@ -443,16 +476,19 @@ class PendingEntry implements PendingRequest {
   done = false;
   readonly #pool: Http1ConnectionPool;
   readonly #cb: PoolCallbacks;
+  /** Waits for a connection opened for it alone (not in the queue, not counted as pending). */
+  readonly #reserved: boolean;
 
-  constructor(pool: Http1ConnectionPool, cb: PoolCallbacks) {
+  constructor(pool: Http1ConnectionPool, cb: PoolCallbacks, reserved = false) {
     this.#pool = pool;
     this.#cb = cb;
+    this.#reserved = reserved;
   }
 
   cancel(): void {
     if (this.done) return;
     this.done = true;
-    this.#pool.onCancel();
+    if (!this.#reserved) this.#pool.onCancel();
   }
 
   claim(): PoolCallbacks {
