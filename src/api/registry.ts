@@ -6,6 +6,7 @@
 import type { ListenerFilterFactory, NetworkFilterFactory, StreamFilterFactory } from './extension.js';
 import type { ProtocolCodecFactory } from './protocol.js';
 import type { ClusterTypeFactory, LoadBalancerFactory } from './upstream.js';
+import type { XProtocolCodec } from './xprotocol.js';
 
 export interface Registry<T extends { readonly name: string }> {
   /** The plug-in kind, for messages ("network filter"). */
@@ -19,6 +20,8 @@ export interface Registry<T extends { readonly name: string }> {
 
 export interface Registries {
   readonly codecs: Registry<ProtocolCodecFactory>;
+  /** Multiplexed RPC codecs by MOSN protocol name (`bolt`, `boltv2`, `dubbo`, private ones). */
+  readonly xprotocolCodecs: Registry<XProtocolCodec>;
   readonly listenerFilters: Registry<ListenerFilterFactory>;
   readonly networkFilters: Registry<NetworkFilterFactory>;
   readonly streamFilters: Registry<StreamFilterFactory>;

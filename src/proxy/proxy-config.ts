@@ -93,20 +93,25 @@ export const DEFAULT_REQUEST_HEADERS_TIMEOUT_MS = 10_000;
 export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000;
 export const DEFAULT_GLOBAL_TIMEOUT_MS = 60_000;
 
-export function parseProxyConfig(raw: unknown, ctx: ParseContext): ProxyConfig {
+/**
+ * `xprotocols`: the names of the registered XProtocol codecs (`bolt`, `dubbo`, private ones), which
+ * are served beside Http1; "Auto" means all of them (MOSN: every registered protocol).
+ */
+export function parseProxyConfig(raw: unknown, ctx: ParseContext, xprotocols: readonly string[] = []): ProxyConfig {
   const v = parseWithSchema(proxySchema, raw ?? {}, ctx);
   const protoPath = joinPath(ctx.path, 'downstream_protocol');
+  const served = [...SERVED_PROTOCOLS, ...xprotocols];
   let protocols: string[];
   if (v.downstream_protocol === 'Auto') {
-    protocols = [...SERVED_PROTOCOLS];
+    protocols = served;
   } else {
     protocols = v.downstream_protocol.split(',').map((p) => p.trim()).filter((p) => p !== '');
     for (const p of protocols) {
-      if (SERVED_PROTOCOLS.includes(p)) continue;
+      if (served.includes(p)) continue;
       if (KNOWN_UNSERVED.has(p)) {
-        throw new ConfigError([{ path: protoPath, message: `protocol "${p}" is not served by Skiff yet (served: ${SERVED_PROTOCOLS.join(', ')}, or "Auto")` }]);
+        throw new ConfigError([{ path: protoPath, message: `protocol "${p}" is not served by Skiff yet (served: ${served.join(', ')}, or "Auto")` }]);
       }
-      const hint = SERVED_PROTOCOLS.find((s) => s.toLowerCase() === p.toLowerCase());
+      const hint = served.find((s) => s.toLowerCase() === p.toLowerCase());
       throw new ConfigError([{ path: protoPath, message: `unknown protocol "${p}"${hint !== undefined ? ` (protocol names are case-sensitive: did you mean "${hint}"?)` : ''}` }]);
     }
   }

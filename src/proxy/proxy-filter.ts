@@ -1,15 +1,22 @@
 /**
  * Proxy layer: the `proxy` network filter (MOSN pkg/filter/network/proxy), the terminal filter that
  * starts the L7 path. `parseConfig` runs at load (src/proxy/proxy-config.ts); `create` builds the
- * listener's shared state once and returns the per-connection creator, which installs the HTTP/1
- * server codec (src/stream/http1) as the connection's read filter. Each request head becomes an
- * `ActiveStream` (src/proxy/downstream) that routes and forwards it.
+ * listener's shared state once and returns the per-connection creator, which installs the codec of
+ * the connection's protocol as its read filter:
  *
- * With `fallback_for_unknown_protocol`, the first bytes are checked for an HTTP/1 request line first:
- * anything else goes on to the next network filter (e.g. `tcp_proxy`), as MOSN does.
+ *   Http1       → Http1ServerConnection (src/stream/http1) → ActiveStream per request (src/proxy/downstream)
+ *   XProtocol   → XServerConnection (src/stream/xprotocol) → XActiveStream per frame (src/proxy/xprotocol)
+ *
+ * One configured protocol: installed at once. Several ("Auto", "Http1,bolt") or
+ * `fallback_for_unknown_protocol`: the first bytes pick the protocol (DetectingFilter); with the
+ * fallback, unknown bytes go to the next network filter (e.g. `tcp_proxy`), as MOSN does.
  */
 import type { FactoryContext, NetworkFilterCreator, NetworkFilterFactory, ParseContext } from '../api/extension.js';
 import type { Connection, ReadFilter, ReadFilterCallbacks } from '../api/network.js';
+import type { Registry } from '../api/registry.js';
+import type { XFrame, XProtocolCodec } from '../api/xprotocol.js';
+import { XServerConnection, type XServerOwner } from '../stream/xprotocol/x-server-connection.js';
+import { XActiveStream, X_DEFAULT_MAX_FRAME_BYTES, type XStreamOwner } from './xprotocol/x-active-stream.js';
 import { FilterStatus } from '../api/network.js';
 import { DetectResult } from '../api/protocol.js';
 import { http1LimitsFromMosn } from '../protocol/http1/http1-limits.js';
@@ -37,75 +44,137 @@ class ProxyStreamOwner implements Http1ServerOwner {
   }
 }
 
+/** XProtocol streams of one downstream connection (abandoned when the client goes away). */
+class XConnectionOwner implements XServerOwner, XStreamOwner {
+  readonly #shared: ProxyShared;
+  readonly #streams = new Set<XActiveStream>();
+  constructor(shared: ProxyShared) { this.#shared = shared; }
+
+  onRequest(conn: XServerConnection, frame: XFrame): void {
+    const shared = this.#shared;
+    shared.stats.requestTotal.inc();
+    shared.stats.requestActive.inc();
+    const s = new XActiveStream(shared, conn, frame, this);
+    this.#streams.add(s);
+    s.start();
+  }
+
+  streamDone(s: XActiveStream): void { this.#streams.delete(s); }
+
+  onClose(): void {
+    for (const s of [...this.#streams]) s.abandon();
+  }
+}
+
+/** One candidate protocol of a listener: how to recognise it and what to install for it. */
+interface Candidate {
+  detect(head: Buffer): DetectResult;
+  install(connection: Connection): ReadFilter;
+}
+
 /**
- * Detection stage used only with `fallback_for_unknown_protocol`: HTTP/1, or hand the bytes on to the
- * next network filter (e.g. `tcp_proxy`). Bytes held while undecided are passed on in one piece.
+ * Protocol detection (MOSN "Auto" and comma lists, and `fallback_for_unknown_protocol`): the first
+ * bytes are offered to every candidate; the first that matches gets the connection. While one still
+ * needs more bytes, the bytes are held (a stall is ended by the listener's idle timeout). Nothing
+ * matching: the next network filter (e.g. `tcp_proxy`) takes over with every byte held, or the
+ * connection is closed.
  */
 class DetectingFilter implements ReadFilter {
-  readonly #server: Http1ServerConnection;
+  readonly #candidates: readonly Candidate[];
+  readonly #fallback: boolean;
   #callbacks: ReadFilterCallbacks | undefined;
-  #decided = 0; // 0 = undecided, 1 = HTTP/1, 2 = fallback
+  #chosen: ReadFilter | null = null;
+  #fellBack = false;
   #held: Buffer | null = null;
 
-  constructor(server: Http1ServerConnection) { this.#server = server; }
+  constructor(candidates: readonly Candidate[], fallback: boolean) {
+    this.#candidates = candidates;
+    this.#fallback = fallback;
+  }
 
   initializeReadFilterCallbacks(cb: ReadFilterCallbacks): void { this.#callbacks = cb; }
 
   /** The filters after this one (e.g. tcp_proxy, which connects upstream at once) start only on a fallback. */
-  onNewConnection(): FilterStatus { return FilterStatus.Stop; }
+  onNewConnection(): FilterStatus { return this.#fallback ? FilterStatus.Stop : FilterStatus.Continue; }
 
   onData(data: Buffer, endStream: boolean): FilterStatus {
-    if (this.#decided === 1) return this.#server.onData(data, endStream);
-    if (this.#decided === 2) return FilterStatus.Continue;
+    const chosen = this.#chosen;
+    if (chosen !== null) return chosen.onData(data, endStream);
+    if (this.#fellBack) return FilterStatus.Continue;
     const buf = this.#held === null ? data : Buffer.concat([this.#held, data]);
-    const r = detectHttp1(buf);
-    if (r === DetectResult.NeedMoreData && !endStream) { this.#held = buf; return FilterStatus.Stop; }
+    let needMore = false;
+    for (const c of this.#candidates) {
+      const r = c.detect(buf);
+      if (r === DetectResult.Matched) {
+        this.#held = null;
+        const cb = this.#callbacks;
+        if (cb === undefined) return FilterStatus.Stop;
+        this.#chosen = c.install(cb.connection);
+        return this.#chosen.onData(buf, endStream);
+      }
+      if (r === DetectResult.NeedMoreData) needMore = true;
+    }
+    if (needMore && !endStream) { this.#held = buf; return FilterStatus.Stop; }
     this.#held = null;
-    if (r === DetectResult.Matched) { this.#decided = 1; return this.#server.onData(buf, endStream); }
-    this.#decided = 2;
+    if (!this.#fallback) {
+      this.#callbacks?.connection.close('now', 'unknown_protocol');
+      return FilterStatus.Stop;
+    }
+    this.#fellBack = true;
     this.#callbacks?.continueReading();
     this.#callbacks?.injectReadDataToFilterChain(buf, endStream);
     return FilterStatus.Stop;
   }
 }
 
-export const ProxyFilterFactory: NetworkFilterFactory<ProxyConfig> = {
-  kind: 'network_filter',
-  name: 'proxy',
-  parseConfig(raw: unknown, ctx: ParseContext): ProxyConfig {
-    return parseProxyConfig(raw, ctx);
-  },
-  create(config: ProxyConfig, ctx: FactoryContext): NetworkFilterCreator {
-    const h = config.http1;
-    const downstreamLimits = http1LimitsFromMosn(h.maxHeaderBytes > 0 ? { max_header_size: h.maxHeaderBytes } : undefined,
-      { maxHeaderCount: h.maxHeaderCount, underscores: h.underscores });
-    const upstreamLimits = http1LimitsFromMosn(undefined, { underscores: 'allow' });
-    const scope = ctx.stats.scope('downstream', { listener: ctx.listener.name });
-    const requestActive = scope.gauge('request_active');
-    const shared: ProxyShared = {
-      config,
-      downstreamLimits,
-      upstreamLimits,
-      routers: ctx.routers,
-      clusterManager: ctx.clusterManager,
-      logger: ctx.logger,
-      accessLog: ctx.accessLog,
-      listenerName: ctx.listener.name,
-      streamFilterCreators: ctx.streamFilterCreators,
-      stats: { requestTotal: scope.counter('request_total'), requestActive, localReplies: scope.counter('request_local_reply') },
-      deadlines: new StreamDeadlines(),
-      onStreamDone(): void { requestActive.dec(); },
-    };
-    const owner = new ProxyStreamOwner(shared);
-    const options: Http1ServerOptions = { limits: downstreamLimits, requestHeadersTimeoutMs: h.requestHeadersTimeoutMs };
-    if (config.fallbackForUnknownProtocol) {
-      return (connection: Connection) => {
-        const server = new Http1ServerConnection(connection, owner, options);
-        connection.addReadFilter(new DetectingFilter(server));
+/** Builds the `proxy` network filter factory; `xcodecs` are the XProtocol codecs it may serve. */
+export function createProxyFilterFactory(xcodecs: Registry<XProtocolCodec>): NetworkFilterFactory<ProxyConfig> {
+  return {
+    kind: 'network_filter',
+    name: 'proxy',
+    parseConfig(raw: unknown, ctx: ParseContext): ProxyConfig {
+      return parseProxyConfig(raw, ctx, xcodecs.names());
+    },
+    create(config: ProxyConfig, ctx: FactoryContext): NetworkFilterCreator {
+      const h = config.http1;
+      const downstreamLimits = http1LimitsFromMosn(h.maxHeaderBytes > 0 ? { max_header_size: h.maxHeaderBytes } : undefined,
+        { maxHeaderCount: h.maxHeaderCount, underscores: h.underscores });
+      const upstreamLimits = http1LimitsFromMosn(undefined, { underscores: 'allow' });
+      const scope = ctx.stats.scope('downstream', { listener: ctx.listener.name });
+      const requestActive = scope.gauge('request_active');
+      const shared: ProxyShared = {
+        config,
+        downstreamLimits,
+        upstreamLimits,
+        routers: ctx.routers,
+        clusterManager: ctx.clusterManager,
+        logger: ctx.logger,
+        accessLog: ctx.accessLog,
+        listenerName: ctx.listener.name,
+        streamFilterCreators: ctx.streamFilterCreators,
+        stats: { requestTotal: scope.counter('request_total'), requestActive, localReplies: scope.counter('request_local_reply') },
+        deadlines: new StreamDeadlines(),
+        onStreamDone(): void { requestActive.dec(); },
       };
-    }
-    return (connection: Connection) => {
-      connection.addReadFilter(new Http1ServerConnection(connection, owner, options));
-    };
-  },
-};
+      const owner = new ProxyStreamOwner(shared);
+      const options: Http1ServerOptions = { limits: downstreamLimits, requestHeadersTimeoutMs: h.requestHeadersTimeoutMs };
+      const xlimits = { maxFrameBytes: X_DEFAULT_MAX_FRAME_BYTES };
+      const candidates: Candidate[] = [];
+      for (const name of config.downstreamProtocols) {
+        if (name === 'Http1') {
+          candidates.push({ detect: detectHttp1, install: (c) => new Http1ServerConnection(c, owner, options) });
+          continue;
+        }
+        const codec = xcodecs.get(name);
+        if (codec === undefined) continue; // validated at parse time; a codec unregistered since is skipped
+        candidates.push({ detect: (b) => codec.detect(b), install: (c) => new XServerConnection(c, codec, xlimits, new XConnectionOwner(shared)) });
+      }
+      if (candidates.length === 1 && !config.fallbackForUnknownProtocol) {
+        // One protocol, no detection: the codec is the connection's read filter straight away.
+        const only = candidates[0]!;
+        return (connection: Connection) => connection.addReadFilter(only.install(connection));
+      }
+      return (connection: Connection) => connection.addReadFilter(new DetectingFilter(candidates, config.fallbackForUnknownProtocol));
+    },
+  };
+}

@@ -4,7 +4,7 @@
  */
 import type { Registries } from '../api/registry.js';
 import { ConnectionManagerFilterFactory } from '../extensions/network-filters/connection-manager/factory.js';
-import { ProxyFilterFactory } from '../proxy/proxy-filter.js';
+import { createProxyFilterFactory } from '../proxy/proxy-filter.js';
 import { TcpProxyFilterFactory } from '../extensions/network-filters/tcp-proxy/factory.js';
 import { RandomLoadBalancerFactory } from '../extensions/lb-policies/random/random.js';
 import { RoundRobinLoadBalancerFactory } from '../extensions/lb-policies/round-robin/round-robin.js';
@@ -14,7 +14,7 @@ import { SimpleClusterTypeFactory } from '../extensions/cluster-types/simple/sim
 import { StrictDnsClusterTypeFactory } from '../extensions/cluster-types/strict-dns/strict-dns.js';
 
 export function registerBuiltins(r: Registries): void {
-  r.networkFilters.register(ProxyFilterFactory);
+  r.networkFilters.register(createProxyFilterFactory(r.xprotocolCodecs));
   r.networkFilters.register(TcpProxyFilterFactory);
   r.networkFilters.register(ConnectionManagerFilterFactory);
   r.lbPolicies.register(RandomLoadBalancerFactory);

@@ -10,6 +10,7 @@ import { NamedRegistry } from './registry.js';
 export function createRegistries(): Registries {
   return {
     codecs: new NamedRegistry('codec'),
+    xprotocolCodecs: new NamedRegistry('XProtocol codec'),
     listenerFilters: new NamedRegistry('listener filter'),
     networkFilters: new NamedRegistry('network filter'),
     streamFilters: new NamedRegistry('stream filter'),
