@@ -21,7 +21,7 @@ import { clusterConfig, hostConfig, listenerConfig, tcp } from '../fakes/net-fix
 const LIMITS = { maxFrameBytes: 1024 * 1024 };
 
 /** An upstream RPC server: answers each request after a random delay (out of order), echoing payload + "!". */
-async function rpcServer(opts: { goAwayAfter?: number } = {}): Promise<{ port: number; seenIds: number[]; heartbeatsSeen: number; sockets: net.Socket[]; close(): Promise<void> }> {
+async function rpcServer(opts: { goAwayAfter?: number; answerHeartbeats?: boolean } = {}): Promise<{ port: number; seenIds: number[]; heartbeatsSeen: number; sockets: net.Socket[]; close(): Promise<void> }> {
   const state = { port: 0, seenIds: [] as number[], heartbeatsSeen: 0, sockets: [] as net.Socket[], close: async () => undefined as void };
   const server = net.createServer((s) => {
     state.sockets.push(s);
@@ -34,7 +34,11 @@ async function rpcServer(opts: { goAwayAfter?: number } = {}): Promise<{ port: n
         if (r.kind !== 0) break;
         rest = rest.subarray(r.consumed);
         const f = r.frame;
-        if (f.kind === XFrameKind.HeartbeatRequest) { state.heartbeatsSeen++; continue; }
+        if (f.kind === XFrameKind.HeartbeatRequest) {
+          state.heartbeatsSeen++;
+          if (opts.answerHeartbeats === true) s.write(XExampleCodec.encodeHeartbeatResponse(f));
+          continue;
+        }
         state.seenIds.push(f.requestId);
         if (opts.goAwayAfter !== undefined && state.seenIds.length === opts.goAwayAfter) s.write(XExampleCodec.encodeGoAway!());
         if (f.kind === XFrameKind.Oneway) continue;
@@ -217,5 +221,32 @@ test('XProtocol: pending requests are answered with a local reply when the upstr
   } finally {
     proxy3.close();
     await up.close();
+  }
+});
+
+test('XProtocol keepalive on a real idle upstream connection: answered heartbeats keep it (period backing off); unanswered ones close it', async () => {
+  const stats = new StatsStore();
+  const logger = new RecordingLogger();
+  const cm = new ClusterManagerImpl({ registries: createBuiltinRegistries(), stats, logger });
+  const fast = { intervalMs: 100, timeoutMs: 100, maxFailures: 2, backoff: true, stepMs: 100, maxIntervalMs: 300 };
+  const alive = await rpcServer({ answerHeartbeats: true });
+  const dead = await rpcServer();
+  try {
+    cm.addOrUpdateCluster(clusterConfig('alive', [hostConfig(tcp('127.0.0.1', alive.port))]));
+    cm.addOrUpdateCluster(clusterConfig('dead', [hostConfig(tcp('127.0.0.1', dead.port))]));
+    const a = new XClientConnection(cm.connect(cm.snapshot('alive')!.hostSet.hosts[0]!, { connectTimeoutMs: 1000 }), XExampleCodec, LIMITS, fast);
+    const d = new XClientConnection(cm.connect(cm.snapshot('dead')!.hostSet.hosts[0]!, { connectTimeoutMs: 1000 }), XExampleCodec, LIMITS, fast);
+    await new Promise((r) => setTimeout(r, 1300));
+    assert.equal(a.connection.closed, false, 'answered heartbeats keep the connection');
+    assert.ok(a.keepAlive!.answered >= 3, `answered ${a.keepAlive!.answered}`);
+    assert.equal(a.keepAlive!.periodMs, 300, 'backed off to the maximum');
+    assert.equal(d.connection.closed, true, 'two unanswered heartbeats close the connection');
+    assert.equal(d.connection.closeReason, 'heartbeat_failed');
+    assert.equal(dead.heartbeatsSeen, 2);
+    a.connection.close('now');
+  } finally {
+    cm.close();
+    await alive.close();
+    await dead.close();
   }
 });

@@ -9,11 +9,13 @@
  *                   └▶ GoAway ─▶ no new requests here; pending responses still delivered
  *
  * A closed or malformed connection resets every pending request (`onReset`), never leaves one
- * waiting. Heartbeats (issue 4 item 6) are sent by the pool through `sendHeartbeat`.
+ * waiting. When the codec has heartbeats, an idle connection is probed (`XKeepAlive`: 15 s, backoff
+ * up to 90 s, 6 failures close it); requests and responses count as activity.
  */
 import type { Connection, ConnectionCallbacks, ReadFilter } from '../../api/network.js';
 import { ConnectionEvent, FilterStatus } from '../../api/network.js';
 import { XFrameKind, type XCodecLimits, type XFrame, type XProtocolCodec } from '../../api/xprotocol.js';
+import { DEFAULT_KEEPALIVE, XKeepAlive, type KeepAliveClock, type KeepAliveOptions } from './x-keepalive.js';
 
 export interface XResponseHandler {
   onResponse(frame: XFrame): void;
@@ -35,12 +37,21 @@ export class XClientConnection implements ReadFilter, ConnectionCallbacks {
   /** Called with each heartbeat response (the pool's keepalive tracker). */
   onHeartbeatResponse: ((frame: XFrame) => void) | undefined;
 
-  constructor(connection: Connection, codec: XProtocolCodec, limits: XCodecLimits) {
+  readonly keepAlive: XKeepAlive | undefined;
+
+  constructor(connection: Connection, codec: XProtocolCodec, limits: XCodecLimits,
+    keepAlive: KeepAliveOptions | false = DEFAULT_KEEPALIVE, clock?: KeepAliveClock) {
     this.connection = connection;
     this.codec = codec;
     this.#limits = limits;
     connection.addReadFilter(this);
     connection.addConnectionCallbacks(this);
+    if (keepAlive !== false && codec.encodeHeartbeat !== undefined) {
+      this.keepAlive = new XKeepAlive({
+        sendHeartbeat: () => this.sendHeartbeat(),
+        close: (reason) => this.connection.close('now', reason),
+      }, keepAlive, clock);
+    }
   }
 
   /** Requests waiting for their response. */
@@ -59,6 +70,7 @@ export class XClientConnection implements ReadFilter, ConnectionCallbacks {
     this.codec.setRequestId(frame.bytes, id);
     if (handler !== undefined) this.#pending.set(id, handler);
     this.connection.write(frame.bytes);
+    this.keepAlive?.onActivity();
     return id;
   }
 
@@ -109,10 +121,12 @@ export class XClientConnection implements ReadFilter, ConnectionCallbacks {
           const h = this.#pending.get(f.requestId);
           if (h === undefined) break; // cancelled, or an id we never sent: dropped
           this.#pending.delete(f.requestId);
+          this.keepAlive?.onActivity();
           h.onResponse(f);
           break;
         }
         case XFrameKind.HeartbeatResponse:
+          this.keepAlive?.onHeartbeatResponse();
           this.onHeartbeatResponse?.(f);
           break;
         case XFrameKind.HeartbeatRequest:
@@ -134,6 +148,7 @@ export class XClientConnection implements ReadFilter, ConnectionCallbacks {
     if (this.#closed) return;
     this.#closed = true;
     this.#rest = null;
+    this.keepAlive?.stop();
     const reason = this.connection.closeReason || event;
     const pending = [...this.#pending.values()];
     this.#pending.clear();
