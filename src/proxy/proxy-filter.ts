@@ -144,7 +144,6 @@ export function createProxyFilterFactory(xcodecs: Registry<XProtocolCodec>): Net
       const requestActive = scope.gauge('request_active');
       const shared: ProxyShared = {
         config,
-        downstreamLimits,
         upstreamLimits,
         routers: ctx.routers,
         clusterManager: ctx.clusterManager,

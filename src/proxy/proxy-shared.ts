@@ -17,7 +17,6 @@ export interface ProxyStats {
 
 export interface ProxyShared {
   readonly config: ProxyConfig;
-  readonly downstreamLimits: Http1Limits;
   readonly upstreamLimits: Http1Limits;
   readonly routers: RouterConfigSource;
   readonly clusterManager: ClusterManager;

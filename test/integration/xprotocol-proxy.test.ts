@@ -8,10 +8,10 @@ import net from 'node:net';
 import { XFrameKind, XLocalStatus, type XFrame } from '../../src/api/xprotocol.js';
 import { encodeXExample, XExampleCodec } from '../../src/extensions/codecs/x-example/x-example.js';
 import { createBuiltinRegistries } from '../../src/registry/registries.js';
+import { onXExampleFrames, xPayload } from '../fakes/x-example-peer.js';
 import { l7Document, startSkiff } from '../fakes/l7-harness.js';
 import { rawRequest } from '../fakes/scripted-origin.js';
 
-const LIMITS = { maxFrameBytes: 1 << 20 };
 
 /** An RPC server that answers `name:payload` (or never answers when `silent`). */
 async function rpcServer(name: string, silent = false): Promise<{ port: number; connections: number; close(): Promise<void> }> {
@@ -21,18 +21,10 @@ async function rpcServer(name: string, silent = false): Promise<{ port: number; 
     state.connections++;
     sockets.push(s);
     s.on('error', () => undefined);
-    let rest = Buffer.alloc(0);
-    s.on('data', (d: Buffer) => {
-      rest = Buffer.concat([rest, d]);
-      for (;;) {
-        const r = XExampleCodec.decode(rest, 0, LIMITS);
-        if (r.kind !== 0) break;
-        rest = rest.subarray(r.consumed);
-        const f = r.frame;
-        if (silent || f.kind !== XFrameKind.Request) continue;
-        const payload = f.bytes.subarray(f.bytes.length - f.bytes.readUInt32BE(10));
-        s.write(encodeXExample({ kind: XFrameKind.Response, requestId: f.requestId, payload: Buffer.concat([Buffer.from(`${name}:`), payload]) }));
-      }
+    onXExampleFrames(s, (f) => {
+      if (silent || f.kind !== XFrameKind.Request) return;
+      const payload = xPayload(f);
+      s.write(encodeXExample({ kind: XFrameKind.Response, requestId: f.requestId, payload: Buffer.concat([Buffer.from(`${name}:`), payload]) }));
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -46,15 +38,8 @@ async function rpcClient(port: number) {
   await new Promise((r) => s.once('connect', r));
   s.on('error', () => undefined);
   const got = new Map<number, XFrame>();
-  let rest = Buffer.alloc(0);
-  s.on('data', (d: Buffer) => {
-    rest = Buffer.concat([rest, d]);
-    for (;;) {
-      const r = XExampleCodec.decode(rest, 0, LIMITS);
-      if (r.kind !== 0) break;
-      rest = rest.subarray(r.consumed);
-      got.set(r.frame.requestId, { ...r.frame, bytes: Buffer.from(r.frame.bytes) });
-    }
+  onXExampleFrames(s, (f) => {
+    got.set(f.requestId, f);
   });
   const call = async (id: number, headers: Record<string, string>, payload = 'p', kind: XFrameKind = XFrameKind.Request): Promise<XFrame> => {
     s.write(encodeXExample({ kind, requestId: id, headers, payload: Buffer.from(payload) }));
@@ -65,7 +50,7 @@ async function rpcClient(port: number) {
   return { s, call };
 }
 
-const body = (f: XFrame): string => f.bytes.subarray(f.bytes.length - f.bytes.readUInt32BE(10)).toString();
+const body = (f: XFrame): string => xPayload(f).toString();
 
 test('x_example through the proxy: routing by service, multiplexing, local replies, heartbeats, Auto detection with HTTP/1', async () => {
   const a = await rpcServer('A');

@@ -15,6 +15,7 @@ import { createBuiltinRegistries } from '../../src/registry/registries.js';
 import { XClientConnection } from '../../src/stream/xprotocol/x-client-connection.js';
 import { XServerConnection } from '../../src/stream/xprotocol/x-server-connection.js';
 import { ClusterManagerImpl } from '../../src/upstream/cluster-manager.js';
+import { onXExampleFrames, xPayload } from '../fakes/x-example-peer.js';
 import { RecordingLogger } from '../fakes/logger.js';
 import { clusterConfig, hostConfig, listenerConfig, tcp } from '../fakes/net-fixtures.js';
 
@@ -26,25 +27,17 @@ async function rpcServer(opts: { goAwayAfter?: number; answerHeartbeats?: boolea
   const server = net.createServer((s) => {
     state.sockets.push(s);
     s.on('error', () => undefined);
-    let rest = Buffer.alloc(0);
-    s.on('data', (d: Buffer) => {
-      rest = Buffer.concat([rest, d]);
-      for (;;) {
-        const r = XExampleCodec.decode(rest, 0, LIMITS);
-        if (r.kind !== 0) break;
-        rest = rest.subarray(r.consumed);
-        const f = r.frame;
-        if (f.kind === XFrameKind.HeartbeatRequest) {
-          state.heartbeatsSeen++;
-          if (opts.answerHeartbeats === true) s.write(XExampleCodec.encodeHeartbeatResponse(f));
-          continue;
-        }
-        state.seenIds.push(f.requestId);
-        if (opts.goAwayAfter !== undefined && state.seenIds.length === opts.goAwayAfter) s.write(XExampleCodec.encodeGoAway!());
-        if (f.kind === XFrameKind.Oneway) continue;
-        const payload = Buffer.concat([f.bytes.subarray(f.bytes.length - (f.bytes.readUInt32BE(10))), Buffer.from('!')]);
-        setTimeout(() => s.write(encodeXExample({ kind: XFrameKind.Response, requestId: f.requestId, payload })), Math.floor(Math.random() * 20));
+    onXExampleFrames(s, (f) => {
+      if (f.kind === XFrameKind.HeartbeatRequest) {
+        state.heartbeatsSeen++;
+        if (opts.answerHeartbeats === true) s.write(XExampleCodec.encodeHeartbeatResponse(f));
+        return;
       }
+      state.seenIds.push(f.requestId);
+      if (opts.goAwayAfter !== undefined && state.seenIds.length === opts.goAwayAfter) s.write(XExampleCodec.encodeGoAway!());
+      if (f.kind === XFrameKind.Oneway) return;
+      const payload = Buffer.concat([xPayload(f), Buffer.from('!')]);
+      setTimeout(() => s.write(encodeXExample({ kind: XFrameKind.Response, requestId: f.requestId, payload })), Math.floor(Math.random() * 20));
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -96,18 +89,11 @@ async function client(port: number) {
   const s = net.connect(port, '127.0.0.1');
   await new Promise((r) => s.once('connect', r));
   const responses = new Map<number, XFrame>();
-  let rest = Buffer.alloc(0);
   let closed = false;
   s.on('close', () => { closed = true; });
   s.on('error', () => undefined);
-  s.on('data', (d: Buffer) => {
-    rest = Buffer.concat([rest, d]);
-    for (;;) {
-      const r = XExampleCodec.decode(rest, 0, LIMITS);
-      if (r.kind !== 0) break;
-      rest = rest.subarray(r.consumed);
-      responses.set(r.frame.requestId, { ...r.frame, bytes: Buffer.from(r.frame.bytes) });
-    }
+  onXExampleFrames(s, (f) => {
+    responses.set(f.requestId, f);
   });
   const waitFor = async (cond: () => boolean, what: string): Promise<void> => {
     const until = Date.now() + 3000;
@@ -116,7 +102,7 @@ async function client(port: number) {
   return { s, responses, waitFor, get closed() { return closed; } };
 }
 
-const payloadOf = (f: XFrame): string => f.bytes.subarray(f.bytes.length - f.bytes.readUInt32BE(10)).toString();
+const payloadOf = (f: XFrame): string => xPayload(f).toString();
 
 test('XProtocol: 500 requests from 5 clients multiplexed on one upstream connection, answered out of order, ids restored; heartbeats answered locally', async () => {
   const up = await rpcServer();

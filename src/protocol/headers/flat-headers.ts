@@ -6,16 +6,8 @@
  * `HeaderMap` and the router's `MutableHeaders`. Linear scans: header sections are short.
  */
 import type { HeaderMap } from '../../api/protocol.js';
+import { strEqualsLower } from '../http1/http1-chars.js';
 
-function eqLower(s: string, lower: string): boolean {
-  if (s.length !== lower.length) return false;
-  for (let i = 0; i < lower.length; i++) {
-    let c = s.charCodeAt(i);
-    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
-    if (c !== lower.charCodeAt(i)) return false;
-  }
-  return true;
-}
 
 export class FlatHeaders implements HeaderMap {
   /** The live array: [name, value, …]. Callers may read it; mutate through the methods. */
@@ -28,13 +20,13 @@ export class FlatHeaders implements HeaderMap {
   get(name: string): string | undefined {
     const lower = name.toLowerCase();
     const l = this.list;
-    for (let i = 0; i < l.length; i += 2) if (eqLower(l[i]!, lower)) return l[i + 1];
+    for (let i = 0; i < l.length; i += 2) if (strEqualsLower(l[i]!, lower)) return l[i + 1];
     return undefined;
   }
 
   has(lower: string): boolean {
     const l = this.list;
-    for (let i = 0; i < l.length; i += 2) if (eqLower(l[i]!, lower)) return true;
+    for (let i = 0; i < l.length; i += 2) if (strEqualsLower(l[i]!, lower)) return true;
     return false;
   }
 
@@ -43,7 +35,7 @@ export class FlatHeaders implements HeaderMap {
     const l = this.list;
     let found = -1;
     for (let i = 0; i < l.length; i += 2) {
-      if (!eqLower(l[i]!, lower)) continue;
+      if (!strEqualsLower(l[i]!, lower)) continue;
       if (found < 0) { found = i; l[i + 1] = value; continue; }
       l.splice(i, 2);
       i -= 2;
@@ -60,7 +52,7 @@ export class FlatHeaders implements HeaderMap {
     const lower = name.toLowerCase();
     const l = this.list;
     for (let i = 0; i < l.length; i += 2) {
-      if (!eqLower(l[i]!, lower)) continue;
+      if (!strEqualsLower(l[i]!, lower)) continue;
       l.splice(i, 2);
       i -= 2;
     }

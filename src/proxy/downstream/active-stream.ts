@@ -20,6 +20,7 @@ import { CHUNK_END, encodeChunkHeader, encodeLastChunk } from '../../protocol/ht
 import { stripHopByHop } from '../../protocol/http1/hop-by-hop.js';
 import { normalizePath } from '../../protocol/http1/normalize-path.js';
 import { httpDate } from '../../protocol/http1/http-date.js';
+import { strEqualsLower } from '../../protocol/http1/http1-chars.js';
 import { BodyFraming, TargetForm, type Http1Head } from '../../protocol/http1/http1-types.js';
 import type { Http1ServerStream, ServerStreamEvents } from '../../stream/http1/http1-server-connection.js';
 import { Http1ClientConnection, type ClientStreamEvents } from '../../stream/http1/http1-client-connection.js';
@@ -525,6 +526,7 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
     this.#phase = Phase.Done;
     this.#abortUpstream();
     if (this.#ds.headersSent) { this.#ds.reset('local_reply_after_headers'); this.#finish(); return; }
+    this.#shared.stats.localReplies.inc();
     if (!this.#requestEnded) close = true; // the rest of the request body is not read: the framing is lost
     this.#ds.localReply(status, localReplyBody(message, flag), undefined, close);
     this.#finish();
@@ -673,9 +675,6 @@ function headerMs(v: string | undefined): number | undefined {
 }
 
 function headerValue(list: readonly string[], lower: string): string | undefined {
-  for (let i = 0; i < list.length; i += 2) {
-    const name = list[i]!;
-    if (name.length === lower.length && name.toLowerCase() === lower) return list[i + 1];
-  }
+  for (let i = 0; i < list.length; i += 2) if (strEqualsLower(list[i]!, lower)) return list[i + 1];
   return undefined;
 }

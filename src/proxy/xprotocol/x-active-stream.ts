@@ -87,7 +87,7 @@ export class XActiveStream implements RouteRequest, XResponseHandler, DeadlineCl
     }
     this.#upstreamHost = host;
     host.activeRequests++;
-    const client = xClientFor(shared.clusterManager, host, snap.config, this.#codec, { maxFrameBytes: X_DEFAULT_MAX_FRAME_BYTES }, shared.logger);
+    const client = xClientFor(shared.clusterManager, host, snap.config, this.#codec, { maxFrameBytes: X_DEFAULT_MAX_FRAME_BYTES });
     this.#client = client;
     const oneway = this.#frame.kind === XFrameKind.Oneway;
     this.#upstreamId = client.request(this.#frame, oneway ? undefined : this);
@@ -133,6 +133,7 @@ export class XActiveStream implements RouteRequest, XResponseHandler, DeadlineCl
   #localReply(status: XLocalStatus, flag: string, message: string): void {
     this.#responseFlag = flag;
     this.#status = status;
+    this.#shared.stats.localReplies.inc();
     if (this.#frame.kind !== XFrameKind.Oneway) {
       this.#ds.sendResponse(this.#codec.encodeLocalReply({ ...this.#frame, requestId: this.#downstreamId }, status, message));
     }

@@ -3,7 +3,6 @@
  * shared by every listener (MOSN's multiplex pool). A connection that closed or received GoAway is
  * replaced by a new one on the next request; the old one keeps delivering its pending responses.
  */
-import type { Logger } from '../../api/observability.js';
 import type { ClusterConfig } from '../../api/config.js';
 import type { ClusterManager, Host } from '../../api/upstream.js';
 import type { XCodecLimits, XProtocolCodec } from '../../api/xprotocol.js';
@@ -13,7 +12,7 @@ type ByCodec = Map<XProtocolCodec, XClientConnection>;
 const registries = new WeakMap<ClusterManager, WeakMap<Host, ByCodec>>();
 
 /** The usable shared connection to `host` for `codec`, opened when there is none. */
-export function xClientFor(cm: ClusterManager, host: Host, config: ClusterConfig, codec: XProtocolCodec, limits: XCodecLimits, _logger: Logger): XClientConnection {
+export function xClientFor(cm: ClusterManager, host: Host, config: ClusterConfig, codec: XProtocolCodec, limits: XCodecLimits): XClientConnection {
   let byHost = registries.get(cm);
   if (byHost === undefined) { byHost = new WeakMap(); registries.set(cm, byHost); }
   let byCodec = byHost.get(host);
