@@ -42,11 +42,18 @@ export interface XFrame {
   readonly bytes: Buffer;
 }
 
-/** Result of `decode`. `kind` 0 = a frame, 1 = need more bytes, 2 = malformed (close the connection). */
+/**
+ * Result of `decode`. `kind` 0 = a frame, 1 = need more bytes, 2 = malformed (close the connection),
+ * 3 = refused: the framing is sound (`consumed` bytes, the request id is known) but the frame cannot be
+ * served — an unknown command code or type, a body that does not decode, an unknown serialization.
+ * A server answers it with `encodeLocalReply(frame, status, reason)` and keeps the connection; it is
+ * never forwarded. `frame.kind` is Request (or Oneway: no answer).
+ */
 export type XDecodeResult =
   | { readonly kind: 0; readonly frame: XFrame; readonly consumed: number }
   | { readonly kind: 1 }
-  | { readonly kind: 2; readonly reason: string };
+  | { readonly kind: 2; readonly reason: string }
+  | { readonly kind: 3; readonly frame: XFrame; readonly consumed: number; readonly status: XLocalStatus; readonly reason: string };
 
 export interface XCodecLimits {
   /** A frame whose declared length exceeds this is refused before its bytes are buffered. */
@@ -71,6 +78,8 @@ export type XLocalStatus = (typeof XLocalStatus)[keyof typeof XLocalStatus];
 export interface XProtocolCodec {
   /** MOSN's protocol name: `bolt`, `boltv2`, `dubbo`. */
   readonly name: string;
+  /** The frame size limit when the listener sets none (`extend_config.<name>.max_frame_size`): Bolt 16 MiB, Dubbo 8 MiB. */
+  readonly defaultMaxFrameBytes: number;
   /** From the first bytes of a connection (MOSN's matcher). */
   detect(head: Buffer): DetectResult;
   /** Decodes the frame starting at `offset` (never reads before it). Must not throw. */

@@ -47,6 +47,14 @@ export interface ProxyHttp1Options {
   readonly defaultTimeoutMs: number;
 }
 
+/** Per-XProtocol knobs, from `extend_config.<protocol>` (MOSN's protocol-keyed extend_config). */
+export interface ProxyXProtocolOptions {
+  /** 0 → the codec's default (Bolt 16 MiB, Dubbo 8 MiB). */
+  readonly maxFrameBytes: number;
+  /** Send GoAway to clients on a graceful stop (MOSN `extend_config.bolt.enable_bolt_goaway`; default off). */
+  readonly goAwayOnDrain: boolean;
+}
+
 export interface ProxyConfig {
   readonly name: string;
   /** The protocols detected on this listener (`Auto` expands to every one Skiff serves). */
@@ -56,12 +64,22 @@ export interface ProxyConfig {
   readonly routerConfigName: string;
   readonly fallbackForUnknownProtocol: boolean;
   readonly http1: ProxyHttp1Options;
+  /** Keyed by XProtocol name; a protocol without an entry uses the defaults. */
+  readonly xprotocol: Readonly<Record<string, ProxyXProtocolOptions>>;
+  /** Protocol detection (several protocols or the fallback): bytes must identify the protocol within this; 0 disables. */
+  readonly detectTimeoutMs: number;
 }
 
 /** Protocols the L7 proxy serves today (the RPC and HTTP/2 issues add theirs). */
 export const SERVED_PROTOCOLS: readonly string[] = ['Http1'];
 /** MOSN protocol names Skiff knows but does not serve yet: a config naming one fails closed. */
-const KNOWN_UNSERVED = new Set(['Http2', 'bolt', 'boltv2', 'dubbo', 'dubbo-thrift', 'tars', 'X']);
+const KNOWN_UNSERVED = new Set(['Http2', 'bolt', 'boltv2', 'dubbo', 'dubbo-thrift', 'tars']);
+
+const xprotocolSchema = z.object({
+  max_frame_size: z.number().int().positive().optional(),
+  enable_bolt_goaway: z.boolean().optional(),
+  enable_goaway: z.boolean().optional(),
+}).passthrough();
 
 const http1Schema = z.object({
   max_header_size: z.number().int().nonnegative().default(0),
@@ -87,7 +105,13 @@ const proxySchema = z.object({
   validate_clusters: ignored('MOSN parses validate_clusters but never uses it'),
   concurrency_num: ignored('Skiff runs every request on the event loop; there is no per-proxy worker pool'),
   extend_config: z.record(z.string(), z.unknown()).default({}),
+  // Skiff: how long the first bytes may take to identify the protocol (MOSN: a 15 s read timeout).
+  protocol_detect_timeout: duration().optional(),
 });
+
+/** MOSN's `upstream_protocol` values of old configs, accepted as they are. */
+const LEGACY_UPSTREAM = new Set(['SofaRpc', 'X', 'Http1', 'Http2', 'Auto', 'bolt', 'boltv2', 'dubbo', '']);
+export const DEFAULT_DETECT_TIMEOUT_MS = 15_000;
 
 export const DEFAULT_REQUEST_HEADERS_TIMEOUT_MS = 10_000;
 export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000;
@@ -102,10 +126,19 @@ export function parseProxyConfig(raw: unknown, ctx: ParseContext, xprotocols: re
   const protoPath = joinPath(ctx.path, 'downstream_protocol');
   const served = [...SERVED_PROTOCOLS, ...xprotocols];
   let protocols: string[];
-  if (v.downstream_protocol === 'Auto') {
+  let downstream = v.downstream_protocol;
+  if (downstream === 'X') {
+    // MOSN's legacy form: "X" with extend_config.sub_protocol naming the XProtocol(s).
+    const sub = v.extend_config['sub_protocol'];
+    if (typeof sub !== 'string' || sub.trim() === '') {
+      throw new ConfigError([{ path: joinPath(joinPath(ctx.path, 'extend_config'), 'sub_protocol'), message: 'downstream_protocol "X" needs extend_config.sub_protocol (e.g. "bolt")' }]);
+    }
+    downstream = sub;
+  }
+  if (downstream === 'Auto') {
     protocols = served;
   } else {
-    protocols = v.downstream_protocol.split(',').map((p) => p.trim()).filter((p) => p !== '');
+    protocols = downstream.split(',').map((p) => p.trim()).filter((p) => p !== '');
     for (const p of protocols) {
       if (served.includes(p)) continue;
       if (KNOWN_UNSERVED.has(p)) {
@@ -114,6 +147,9 @@ export function parseProxyConfig(raw: unknown, ctx: ParseContext, xprotocols: re
       const hint = served.find((s) => s.toLowerCase() === p.toLowerCase());
       throw new ConfigError([{ path: protoPath, message: `unknown protocol "${p}"${hint !== undefined ? ` (protocol names are case-sensitive: did you mean "${hint}"?)` : ''}` }]);
     }
+  }
+  if (!LEGACY_UPSTREAM.has(v.upstream_protocol) && !served.includes(v.upstream_protocol)) {
+    ctx.note(joinPath(ctx.path, 'upstream_protocol'), `upstream_protocol "${v.upstream_protocol}" is ignored (the downstream protocol is proxied as it is)`);
   }
   // extend_config is keyed by protocol name; MOSN also accepts the flat form when one protocol is configured.
   const extend = v.extend_config;
@@ -130,7 +166,16 @@ export function parseProxyConfig(raw: unknown, ctx: ParseContext, xprotocols: re
       throw new ConfigError([{ path: joinPath(http1Path, 'upgrade_types'), message: '"h2c" cannot be tunnelled as an opaque upgrade; HTTP/2 is served by the Http2 protocol' }]);
     }
   }
+  const xprotocol: Record<string, ProxyXProtocolOptions> = {};
+  for (const name of xprotocols) {
+    const raw = extend[name];
+    if (raw === undefined) continue;
+    const o = parseWithSchema(xprotocolSchema, raw, { ...ctx, path: joinPath(extPath, name) });
+    xprotocol[name] = { maxFrameBytes: o.max_frame_size ?? 0, goAwayOnDrain: o.enable_bolt_goaway ?? o.enable_goaway ?? false };
+  }
   return deepFreeze({
+    xprotocol,
+    detectTimeoutMs: v.protocol_detect_timeout ?? DEFAULT_DETECT_TIMEOUT_MS,
     name: v.name,
     downstreamProtocols: protocols,
     upstreamProtocol: v.upstream_protocol,

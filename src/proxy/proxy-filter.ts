@@ -16,8 +16,8 @@ import type { Connection, ReadFilter, ReadFilterCallbacks } from '../api/network
 import type { Registry } from '../api/registry.js';
 import type { XFrame, XProtocolCodec } from '../api/xprotocol.js';
 import { XServerConnection, type XServerOwner } from '../stream/xprotocol/x-server-connection.js';
-import { XActiveStream, X_DEFAULT_MAX_FRAME_BYTES, type XStreamOwner } from './xprotocol/x-active-stream.js';
-import { FilterStatus } from '../api/network.js';
+import { XActiveStream, type XStreamOwner } from './xprotocol/x-active-stream.js';
+import { ConnectionEvent, FilterStatus } from '../api/network.js';
 import { DetectResult } from '../api/protocol.js';
 import { http1LimitsFromMosn } from '../protocol/http1/http1-limits.js';
 import type { Http1Head } from '../protocol/http1/http1-types.js';
@@ -77,7 +77,8 @@ interface Candidate {
  * bytes are offered to every candidate; the first that matches gets the connection. While one still
  * needs more bytes, the bytes are held (a stall is ended by the listener's idle timeout). Nothing
  * matching: the next network filter (e.g. `tcp_proxy`) takes over with every byte held, or the
- * connection is closed.
+ * connection is closed. Bytes that leave the protocol unknown for `detectTimeoutMs` (a stall after
+ * the first byte, or no byte at all) end the same way: fallback with what was held, or close.
  */
 class DetectingFilter implements ReadFilter {
   readonly #candidates: readonly Candidate[];
@@ -86,13 +87,47 @@ class DetectingFilter implements ReadFilter {
   #chosen: ReadFilter | null = null;
   #fellBack = false;
   #held: Buffer | null = null;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #timeoutMs: number;
 
-  constructor(candidates: readonly Candidate[], fallback: boolean) {
+  constructor(candidates: readonly Candidate[], fallback: boolean, timeoutMs: number) {
     this.#candidates = candidates;
     this.#fallback = fallback;
+    this.#timeoutMs = timeoutMs;
   }
 
-  initializeReadFilterCallbacks(cb: ReadFilterCallbacks): void { this.#callbacks = cb; }
+  initializeReadFilterCallbacks(cb: ReadFilterCallbacks): void {
+    this.#callbacks = cb;
+    if (this.#timeoutMs > 0) {
+      this.#timer = setTimeout(() => this.#onTimeout(), this.#timeoutMs);
+      this.#timer.unref();
+      cb.connection.addConnectionCallbacks({ onEvent: (e) => { if (e !== ConnectionEvent.Connected) this.#clearTimer(); } });
+    }
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== undefined) { clearTimeout(this.#timer); this.#timer = undefined; }
+  }
+
+  #onTimeout(): void {
+    this.#timer = undefined;
+    if (this.#chosen !== null || this.#fellBack) return;
+    const held = this.#held ?? Buffer.alloc(0);
+    this.#held = null;
+    this.#noProtocol(held, false, 'protocol_detect_timeout');
+  }
+
+  #noProtocol(buf: Buffer, endStream: boolean, reason: string): void {
+    this.#clearTimer();
+    if (!this.#fallback) {
+      this.#callbacks?.connection.close('now', reason);
+      return;
+    }
+    // With the fallback, a silent client may speak a server-first protocol: tcp_proxy takes it too.
+    this.#fellBack = true;
+    this.#callbacks?.continueReading();
+    if (buf.length > 0 || endStream) this.#callbacks?.injectReadDataToFilterChain(buf, endStream);
+  }
 
   /** The filters after this one (e.g. tcp_proxy, which connects upstream at once) start only on a fallback. */
   onNewConnection(): FilterStatus { return this.#fallback ? FilterStatus.Stop : FilterStatus.Continue; }
@@ -107,6 +142,7 @@ class DetectingFilter implements ReadFilter {
       const r = c.detect(buf);
       if (r === DetectResult.Matched) {
         this.#held = null;
+        this.#clearTimer();
         const cb = this.#callbacks;
         if (cb === undefined) return FilterStatus.Stop;
         this.#chosen = c.install(cb.connection);
@@ -116,13 +152,7 @@ class DetectingFilter implements ReadFilter {
     }
     if (needMore && !endStream) { this.#held = buf; return FilterStatus.Stop; }
     this.#held = null;
-    if (!this.#fallback) {
-      this.#callbacks?.connection.close('now', 'unknown_protocol');
-      return FilterStatus.Stop;
-    }
-    this.#fellBack = true;
-    this.#callbacks?.continueReading();
-    this.#callbacks?.injectReadDataToFilterChain(buf, endStream);
+    this.#noProtocol(buf, endStream, 'unknown_protocol');
     return FilterStatus.Stop;
   }
 }
@@ -157,7 +187,6 @@ export function createProxyFilterFactory(xcodecs: Registry<XProtocolCodec>): Net
       };
       const owner = new ProxyStreamOwner(shared);
       const options: Http1ServerOptions = { limits: downstreamLimits, requestHeadersTimeoutMs: h.requestHeadersTimeoutMs };
-      const xlimits = { maxFrameBytes: X_DEFAULT_MAX_FRAME_BYTES };
       const candidates: Candidate[] = [];
       for (const name of config.downstreamProtocols) {
         if (name === 'Http1') {
@@ -166,14 +195,17 @@ export function createProxyFilterFactory(xcodecs: Registry<XProtocolCodec>): Net
         }
         const codec = xcodecs.get(name);
         if (codec === undefined) continue; // validated at parse time; a codec unregistered since is skipped
-        candidates.push({ detect: (b) => codec.detect(b), install: (c) => new XServerConnection(c, codec, xlimits, new XConnectionOwner(shared)) });
+        const xo = config.xprotocol[name];
+        const xoptions = { limits: { maxFrameBytes: xo !== undefined && xo.maxFrameBytes > 0 ? xo.maxFrameBytes : codec.defaultMaxFrameBytes }, goAwayOnDrain: xo?.goAwayOnDrain ?? false };
+        candidates.push({ detect: (b) => codec.detect(b), install: (c) => new XServerConnection(c, codec, xoptions, new XConnectionOwner(shared)) });
       }
       if (candidates.length === 1 && !config.fallbackForUnknownProtocol) {
         // One protocol, no detection: the codec is the connection's read filter straight away.
         const only = candidates[0]!;
         return (connection: Connection) => connection.addReadFilter(only.install(connection));
       }
-      return (connection: Connection) => connection.addReadFilter(new DetectingFilter(candidates, config.fallbackForUnknownProtocol));
+      const detectTimeoutMs = config.detectTimeoutMs;
+      return (connection: Connection) => connection.addReadFilter(new DetectingFilter(candidates, config.fallbackForUnknownProtocol, detectTimeoutMs));
     },
   };
 }

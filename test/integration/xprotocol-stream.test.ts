@@ -74,7 +74,7 @@ async function miniProxy(upstreamPort: number) {
     },
   };
   const listener = new ActiveListener(listenerConfig(), {
-    filterCreators: [(c) => c.addReadFilter(new XServerConnection(c, XExampleCodec, LIMITS, owner))],
+    filterCreators: [(c) => c.addReadFilter(new XServerConnection(c, XExampleCodec, { limits: LIMITS, goAwayOnDrain: false }, owner))],
     listenerFilters: [],
     stats,
     logger,

@@ -23,7 +23,6 @@ import type { ProxyShared } from '../proxy-shared.js';
 import type { DeadlineClient } from '../stream-deadlines.js';
 import { xClientFor } from './x-upstreams.js';
 
-export const X_DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 
 /** The connection-level owner of the streams (to abandon them when the client goes away). */
 export interface XStreamOwner {
@@ -87,7 +86,7 @@ export class XActiveStream implements RouteRequest, XResponseHandler, DeadlineCl
     }
     this.#upstreamHost = host;
     host.activeRequests++;
-    const client = xClientFor(shared.clusterManager, host, snap.config, this.#codec, { maxFrameBytes: X_DEFAULT_MAX_FRAME_BYTES });
+    const client = xClientFor(shared.clusterManager, host, snap.config, this.#codec, { maxFrameBytes: this.#codec.defaultMaxFrameBytes });
     this.#client = client;
     const oneway = this.#frame.kind === XFrameKind.Oneway;
     this.#upstreamId = client.request(this.#frame, oneway ? undefined : this);

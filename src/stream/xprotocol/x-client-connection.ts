@@ -116,6 +116,12 @@ export class XClientConnection implements ReadFilter, ConnectionCallbacks {
       }
       off += r.consumed;
       const f = r.frame;
+      if (r.kind === 3) {
+        // A frame from upstream the codec cannot make sense of: the request it answers fails.
+        const h = this.#pending.get(f.requestId);
+        if (h !== undefined) { this.#pending.delete(f.requestId); h.onReset(`${this.codec.name}_refused_response: ${r.reason}`); }
+        continue;
+      }
       switch (f.kind) {
         case XFrameKind.Response: {
           const h = this.#pending.get(f.requestId);

@@ -25,29 +25,70 @@ export interface XServerOwner {
 export interface XServerStats {
   heartbeatsAnswered: number;
   requests: number;
+  /** Frames answered with a codec error (decode kind 3). */
+  refused: number;
+}
+
+export interface XServerOptions {
+  readonly limits: XCodecLimits;
+  /** Send the codec's GoAway before closing on a graceful drain (Bolt: `enable_bolt_goaway`). */
+  readonly goAwayOnDrain: boolean;
 }
 
 export class XServerConnection implements ReadFilter, ConnectionCallbacks {
   readonly connection: Connection;
   readonly codec: XProtocolCodec;
-  readonly stats: XServerStats = { heartbeatsAnswered: 0, requests: 0 };
+  readonly stats: XServerStats = { heartbeatsAnswered: 0, requests: 0, refused: 0 };
   readonly #owner: XServerOwner;
   readonly #limits: XCodecLimits;
+  readonly #goAwayOnDrain: boolean;
+  /** Requests answered-to-be (oneways excluded): a drain waits for them. */
+  #inFlight = 0;
+  #draining = false;
   /** Undecoded tail of the previous read. */
   #rest: Buffer | null = null;
   #closed = false;
 
-  constructor(connection: Connection, codec: XProtocolCodec, limits: XCodecLimits, owner: XServerOwner) {
+  constructor(connection: Connection, codec: XProtocolCodec, options: XServerOptions, owner: XServerOwner) {
     this.connection = connection;
     this.codec = codec;
-    this.#limits = limits;
+    this.#limits = options.limits;
+    this.#goAwayOnDrain = options.goAwayOnDrain && codec.encodeGoAway !== undefined;
     this.#owner = owner;
     connection.addConnectionCallbacks(this);
   }
 
-  /** Writes a response (or any frame) to the client. False when its buffer is full. */
+  /** Writes the response of a request handed to the owner. False when the write buffer is full. */
   sendResponse(bytes: Buffer): boolean {
-    return this.connection.write(bytes);
+    const ok = this.connection.write(bytes);
+    this.requestDone();
+    return ok;
+  }
+
+  /** A request handed to the owner ended (answered, or abandoned); a drain may now finish. */
+  requestDone(): void {
+    if (this.#inFlight > 0) this.#inFlight--;
+    if (this.#draining && this.#inFlight === 0) this.#finishDrain();
+  }
+
+  /** Requests handed to the owner and not yet answered. */
+  get inFlight(): number { return this.#inFlight; }
+
+  /**
+   * Graceful drain (listener stopping): once every in-flight request is answered, the client gets the
+   * codec's GoAway when enabled (MOSN: Bolt `enable_bolt_goaway`), then the connection closes after
+   * its writes flush. Requests that still arrive meanwhile are served.
+   */
+  onDrain(): void {
+    if (this.#draining) return;
+    this.#draining = true;
+    if (this.#inFlight === 0) this.#finishDrain();
+  }
+
+  #finishDrain(): void {
+    if (this.#closed || this.connection.closed) return;
+    if (this.#goAwayOnDrain) this.connection.write(this.codec.encodeGoAway!());
+    this.connection.close('flush', 'draining');
   }
 
   onData(data: Buffer, endStream: boolean): FilterStatus {
@@ -71,6 +112,12 @@ export class XServerConnection implements ReadFilter, ConnectionCallbacks {
       }
       off += r.consumed;
       const f = r.frame;
+      if (r.kind === 3) {
+        // Sound framing, but nothing to serve (unknown command, undecodable body): answered, never forwarded.
+        this.stats.refused++;
+        if (f.kind !== XFrameKind.Oneway) this.connection.write(this.codec.encodeLocalReply(f, r.status, r.reason));
+        continue;
+      }
       switch (f.kind) {
         case XFrameKind.HeartbeatRequest:
           this.stats.heartbeatsAnswered++;
@@ -79,6 +126,7 @@ export class XServerConnection implements ReadFilter, ConnectionCallbacks {
         case XFrameKind.Request:
         case XFrameKind.Oneway:
           this.stats.requests++;
+          if (f.kind === XFrameKind.Request) this.#inFlight++;
           this.#owner.onRequest(this, f);
           break;
         default:

@@ -57,6 +57,7 @@ const HTTP_OF_STATUS: Readonly<Record<number, number>> = { 0: 200, 404: 404, 502
 
 export const XExampleCodec: XProtocolCodec = {
   name: 'x_example',
+  defaultMaxFrameBytes: 16 * 1024 * 1024,
   detect(head: Buffer): DetectResult {
     if (head.length === 0) return DetectResult.NeedMoreData;
     return head[0] === MAGIC ? DetectResult.Matched : DetectResult.NoMatch;
