@@ -226,7 +226,9 @@ test('legacy MOSN configs load: mosn_config.json shape (proxy filters parsed, ro
   assert.deepEqual(warnings.map((w) => w.path), ['servers[0].listeners[1].stream_filters[0].type']);
   const proxy = config.server.listeners[0]?.filterChains[0]?.filters[0];
   assert.equal(proxy?.type, 'proxy');
-  assert.deepEqual((proxy?.config as { downstreamProtocols: string[] }).downstreamProtocols, ['Http1'], '"Auto" expands to the protocols Skiff serves');
+  const registries = createBuiltinRegistries();
+  assert.deepEqual((proxy?.config as { downstreamProtocols: string[] }).downstreamProtocols, ['Http1', ...registries.xprotocolCodecs.names()], '"Auto" expands to the protocols Skiff serves');
+  assert.ok(registries.xprotocolCodecs.names().includes('bolt'));
 });
 
 test('the bundled default config passes --strict with the built-in registries', async () => {
