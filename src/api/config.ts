@@ -103,6 +103,20 @@ export interface ClusterConfig {
   readonly dnsRefreshRateMs?: number;
   /** STRICT_DNS: which address families a name resolves to (`dns_lookup_family`; MOSN: IPv4 only). */
   readonly dnsLookupFamily?: DnsLookupFamily;
+  /** XProtocol upstream heartbeats (MOSN `keepalive`); absent → the defaults (15 s, 1 s, 6 failures, backoff). */
+  readonly keepalive?: ClusterKeepAliveConfig;
+}
+
+/**
+ * MOSN cluster `keepalive` {interval, timeout} plus Skiff's `fail_count` and `backoff`: an idle
+ * XProtocol upstream connection is probed every `intervalMs` (growing by `intervalMs` per success up to
+ * 90 s unless `backoff` is false, MOSN's fixed period).
+ */
+export interface ClusterKeepAliveConfig {
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly maxFailures: number;
+  readonly backoff: boolean;
 }
 
 /** MOSN `lbconfig` (pkg/config/v2/loadbalancer.go), the keys Skiff reads. */

@@ -101,7 +101,6 @@ export const KEY_RULES: readonly KeyRule[] = [
   { scope: 'cluster', key: 'circuit_breakers', feature: 'circuit breakers (circuit_breakers)', action: 'warn', when: breakersOn },
   { scope: 'cluster', key: 'lb_subset_config', feature: 'subset load balancing (lb_subset_config)', action: 'warn', when: (v) => isSet(field(v, 'subset_selectors')) },
   { scope: 'cluster', key: 'original_dst_lb_config', feature: 'original_dst_lb_config', action: 'warn' },
-  { scope: 'cluster', key: 'keepalive', feature: 'upstream heartbeats (keepalive)', action: 'warn' },
   { scope: 'cluster', key: 'slow_start', feature: 'slow start (slow_start)', action: 'warn' },
   { scope: 'cluster', key: 'spec', feature: 'service subscription (spec.subscribe)', action: 'warn', when: (v) => isSet(field(v, 'subscribe')) },
   { scope: 'cluster', key: 'mark', feature: 'SO_MARK on upstream sockets (mark)', action: 'warn' },

@@ -73,7 +73,7 @@ export interface ProxyConfig {
 /** Protocols the L7 proxy serves today (the RPC and HTTP/2 issues add theirs). */
 export const SERVED_PROTOCOLS: readonly string[] = ['Http1'];
 /** MOSN protocol names Skiff knows but does not serve yet: a config naming one fails closed. */
-const KNOWN_UNSERVED = new Set(['Http2', 'dubbo', 'dubbo-thrift', 'tars']);
+const KNOWN_UNSERVED = new Set(['Http2', 'dubbo-thrift', 'tars']);
 
 const xprotocolSchema = z.object({
   max_frame_size: z.number().int().positive().optional(),

@@ -13,11 +13,13 @@ import { LeastRequestLoadBalancerFactory } from '../extensions/lb-policies/least
 import { SimpleClusterTypeFactory } from '../extensions/cluster-types/simple/simple.js';
 import { StrictDnsClusterTypeFactory } from '../extensions/cluster-types/strict-dns/strict-dns.js';
 import { BoltCodec, BoltV2Codec } from '../extensions/codecs/bolt/bolt.js';
+import { DubboCodec } from '../extensions/codecs/dubbo/dubbo.js';
 
 export function registerBuiltins(r: Registries): void {
   // XProtocol codecs first: the proxy filter serves the registered ones.
   r.xprotocolCodecs.register(BoltCodec);
   r.xprotocolCodecs.register(BoltV2Codec);
+  r.xprotocolCodecs.register(DubboCodec);
   r.networkFilters.register(createProxyFilterFactory(r.xprotocolCodecs));
   r.networkFilters.register(TcpProxyFilterFactory);
   r.networkFilters.register(ConnectionManagerFilterFactory);

@@ -214,7 +214,7 @@ test('XProtocol keepalive on a real idle upstream connection: answered heartbeat
   const stats = new StatsStore();
   const logger = new RecordingLogger();
   const cm = new ClusterManagerImpl({ registries: createBuiltinRegistries(), stats, logger });
-  const fast = { intervalMs: 100, timeoutMs: 100, maxFailures: 2, backoff: true, stepMs: 100, maxIntervalMs: 300 };
+  const fast = { intervalMs: 100, timeoutMs: 100, maxFailures: 2, backoff: true, stepMs: 100, maxIntervalMs: 300, idleFreeMs: 0 };
   const alive = await rpcServer({ answerHeartbeats: true });
   const dead = await rpcServer();
   try {

@@ -112,6 +112,12 @@ export const clusterSchema = z.object({
   dns_refresh_rate: duration().default(0),
   // Values other than these are warned about by the feature policy and resolved as V4_ONLY (MOSN's default).
   dns_lookup_family: z.string().default(''),
+  keepalive: z.object({
+    interval: duration().optional(),
+    timeout: duration().optional(),
+    fail_count: z.number().int().positive().optional(),
+    backoff: z.boolean().optional(),
+  }).optional(),
 }).transform((c, ctx): ClusterDraft => ({
   name: c.name,
   type: c.type,
@@ -131,6 +137,12 @@ export const clusterSchema = z.object({
   lbConfig: c.lbconfig ?? DEFAULT_LB_CONFIG,
   dnsRefreshRateMs: c.dns_refresh_rate === 0 ? DEFAULT_DNS_REFRESH_RATE_MS : c.dns_refresh_rate,
   dnsLookupFamily: (DNS_LOOKUP_FAMILIES as readonly string[]).includes(c.dns_lookup_family) ? (c.dns_lookup_family as DnsLookupFamily) : 'V4_ONLY',
+  ...(c.keepalive === undefined ? {} : { keepalive: {
+    intervalMs: c.keepalive.interval !== undefined && c.keepalive.interval > 0 ? c.keepalive.interval : 15_000,
+    timeoutMs: c.keepalive.timeout !== undefined && c.keepalive.timeout > 0 ? c.keepalive.timeout : 1_000,
+    maxFailures: c.keepalive.fail_count ?? 6,
+    backoff: c.keepalive.backoff ?? true,
+  } }),
 }));
 
 export const clusterManagerSchema = z.object({

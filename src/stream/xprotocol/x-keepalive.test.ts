@@ -25,7 +25,10 @@ class FakeClock implements KeepAliveClock {
   }
 }
 
-function rig(opts = DEFAULT_KEEPALIVE, answer = true) {
+/** The heartbeat schedule alone (idle-free off; it has its own tests). */
+const NO_IDLE_FREE = { ...DEFAULT_KEEPALIVE, idleFreeMs: 0 };
+
+function rig(opts = NO_IDLE_FREE, answer = true) {
   const clock = new FakeClock();
   const sentAt: number[] = [];
   let closed = '';
@@ -55,7 +58,7 @@ test('idle connection: first heartbeat after 15 s; with backoff the period grows
 });
 
 test('backoff off: MOSN\'s fixed 15 s period', () => {
-  const r = rig({ ...DEFAULT_KEEPALIVE, backoff: false });
+  const r = rig({ ...NO_IDLE_FREE, backoff: false });
   r.clock.advance(100_000);
   const gaps = r.sentAt.slice(1).map((t, i) => t - r.sentAt[i]! - 10);
   assert.ok(gaps.length >= 5);
@@ -71,7 +74,7 @@ test('business traffic in a period replaces that period\'s heartbeat', () => {
 });
 
 test('unanswered heartbeats: each fails after 1 s and resets the period to 15 s; 6 in a row close the connection', () => {
-  const r = rig(DEFAULT_KEEPALIVE, false);
+  const r = rig(NO_IDLE_FREE, false);
   r.clock.advance(15_000 + 5 * 16_000 + 999);
   assert.equal(r.sentAt.length, 6);
   assert.equal(r.closed, '', 'the 6th has not timed out yet');
@@ -90,11 +93,34 @@ test('a failure after successes resets the period to the base', () => {
   ka = new XKeepAlive({
     sendHeartbeat(): boolean { sentAt.push(clock.t); if (answer) clock.setTimer(() => ka.onHeartbeatResponse(), 10); return true; },
     close(): void {},
-  }, DEFAULT_KEEPALIVE, clock);
+  }, NO_IDLE_FREE, clock);
   clock.advance(15_000 + 10 + 30_000 + 10); // two successes: period now 45 s
   assert.equal(ka.periodMs, 45_000);
   answer = false;
   clock.advance(45_000 + 1_000);
   assert.equal(ka.failed, 1);
   assert.equal(ka.periodMs, 15_000);
+});
+
+test('idle-free: a connection that carried only heartbeats for 90 s (the default) is closed; business traffic postpones it', () => {
+  const r = rig(DEFAULT_KEEPALIVE);
+  r.clock.advance(89_999);
+  assert.deepEqual(r.sentAt, [15_000, 45_010], 'heartbeats at 15 s and after the backed-off 30 s period');
+  assert.equal(r.closed, '');
+  r.clock.advance(1);
+  assert.equal(r.closed, 'idle_free', 'closed at 90 s without business traffic, not probed again');
+  assert.equal(r.sentAt.length, 2);
+
+  const busy = rig(DEFAULT_KEEPALIVE);
+  busy.clock.advance(80_000);
+  busy.ka.onActivity(); // a request at 80 s
+  busy.clock.advance(89_999);
+  assert.equal(busy.closed, '', 'still open 89.999 s after the last request');
+  busy.clock.advance(1);
+  assert.equal(busy.closed, 'idle_free');
+
+  const fixed = rig({ ...DEFAULT_KEEPALIVE, backoff: false, idleFreeMs: 40_000 });
+  fixed.clock.advance(40_000);
+  assert.deepEqual(fixed.sentAt, [15_000, 30_010], 'MOSN fixed period, then the cluster idle_timeout (40 s) closes it');
+  assert.equal(fixed.closed, 'idle_free');
 });

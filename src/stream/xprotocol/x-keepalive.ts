@@ -8,6 +8,9 @@
  *
  * Backoff (Skiff's default) grows the period by `stepMs` per success up to `maxIntervalMs`; with
  * `backoff: false` the period stays at MOSN's fixed 15 s.
+ *
+ * Idle-free (MOSN idlefree.go): a connection that carried nothing but these heartbeats for
+ * `idleFreeMs` (the cluster's idle timeout, default 90 s) is closed instead of probed again.
  */
 
 export interface KeepAliveClock {
@@ -33,10 +36,14 @@ export interface KeepAliveOptions {
   readonly backoff: boolean;
   readonly stepMs: number;
   readonly maxIntervalMs: number;
+  /** Close after this long without business traffic (only heartbeats); 0 = never. Default 90 s. */
+  readonly idleFreeMs: number;
 }
 
+export const DEFAULT_IDLE_FREE_MS = 90_000;
+
 export const DEFAULT_KEEPALIVE: KeepAliveOptions = Object.freeze({
-  intervalMs: 15_000, timeoutMs: 1_000, maxFailures: 6, backoff: true, stepMs: 15_000, maxIntervalMs: 90_000,
+  intervalMs: 15_000, timeoutMs: 1_000, maxFailures: 6, backoff: true, stepMs: 15_000, maxIntervalMs: 90_000, idleFreeMs: DEFAULT_IDLE_FREE_MS,
 });
 
 /** What the keepalive drives. */
@@ -52,6 +59,8 @@ export class XKeepAlive {
   readonly #clock: KeepAliveClock;
   #periodMs: number;
   #lastActivityMs: number;
+  /** Last request or response (heartbeats excluded): idle-free counts from here. */
+  #lastBusinessMs: number;
   #timer: unknown;
   #awaiting = false;
   #failures = 0;
@@ -67,14 +76,17 @@ export class XKeepAlive {
     this.#clock = clock;
     this.#periodMs = opts.intervalMs;
     this.#lastActivityMs = clock.now();
-    this.#arm(opts.intervalMs);
+    this.#lastBusinessMs = this.#lastActivityMs;
+    this.#armIdle(opts.intervalMs);
   }
 
   get periodMs(): number { return this.#periodMs; }
 
   /** Business traffic on the connection: this period needs no heartbeat. */
   onActivity(): void {
-    this.#lastActivityMs = this.#clock.now();
+    const now = this.#clock.now();
+    this.#lastActivityMs = now;
+    this.#lastBusinessMs = now;
   }
 
   onHeartbeatResponse(): void {
@@ -84,7 +96,8 @@ export class XKeepAlive {
     this.#failures = 0;
     if (this.#opts.backoff) this.#periodMs = Math.min(this.#periodMs + this.#opts.stepMs, this.#opts.maxIntervalMs);
     this.#lastActivityMs = this.#clock.now();
-    this.#rearm(this.#periodMs);
+    if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
+    this.#armIdle(this.#periodMs);
   }
 
   stop(): void {
@@ -97,8 +110,10 @@ export class XKeepAlive {
     this.#timer = this.#clock.setTimer(() => this.#fire(), ms);
   }
 
-  #rearm(ms: number): void {
-    if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
+  /** Waits `ms` of quiet, or less when the idle-free deadline comes first. */
+  #armIdle(ms: number): void {
+    const free = this.#opts.idleFreeMs;
+    if (free > 0) ms = Math.max(0, Math.min(ms, this.#lastBusinessMs + free - this.#clock.now()));
     this.#arm(ms);
   }
 
@@ -118,13 +133,19 @@ export class XKeepAlive {
         return;
       }
       this.#lastActivityMs = now;
-      this.#arm(this.#periodMs);
+      this.#armIdle(this.#periodMs);
+      return;
+    }
+    const free = this.#opts.idleFreeMs;
+    if (free > 0 && now - this.#lastBusinessMs >= free) {
+      this.stop();
+      this.#target.close('idle_free');
       return;
     }
     const quietMs = now - this.#lastActivityMs;
     if (quietMs < this.#periodMs) {
       // Traffic during the period replaced its heartbeat: wait out the rest of a fresh period.
-      this.#arm(this.#periodMs - quietMs);
+      this.#armIdle(this.#periodMs - quietMs);
       return;
     }
     if (!this.#target.sendHeartbeat()) { this.stop(); return; }

@@ -129,8 +129,12 @@ export class XServerConnection implements ReadFilter, ConnectionCallbacks {
           if (f.kind === XFrameKind.Request) this.#inFlight++;
           this.#owner.onRequest(this, f);
           break;
+        case XFrameKind.Response:
+          // A client does not answer requests: a protocol error (reliability.md: Dubbo "Direction").
+          this.connection.close('now', `${this.codec.name}_protocol_error: a response from the client`);
+          return;
         default:
-          // Responses, heartbeat responses or GoAway from a client: nothing to do with them.
+          // Heartbeat responses or GoAway from a client: logged by MOSN and ignored.
           break;
       }
     }
