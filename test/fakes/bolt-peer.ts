@@ -37,6 +37,8 @@ export interface BoltServerOptions {
   readonly shuffle?: boolean;
   /** Never answer heartbeats. */
   readonly silentHeartbeats?: boolean;
+  /** Listen on this port (default: an ephemeral one). */
+  readonly port?: number;
 }
 
 export interface BoltServer {
@@ -83,7 +85,7 @@ export async function startBoltServer(o: BoltServerOptions): Promise<BoltServer>
       else answer();
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(o.port ?? 0, '127.0.0.1', r));
   state.port = (server.address() as net.AddressInfo).port;
   state.close = async () => { for (const s of sockets) s.destroy(); await new Promise<void>((r) => server.close(() => r())); };
   return state;

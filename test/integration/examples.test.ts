@@ -13,6 +13,10 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli, SkiffProcess, tempDir } from '../fakes/skiff-process.js';
+import { XFrameKind } from '../../src/api/xprotocol.js';
+import { BoltStatus } from '../../src/extensions/codecs/bolt/bolt.js';
+import { DubboCodec, DubboStatus, dubboValueBody, encodeDubboRequest, encodeDubboResponse } from '../../src/extensions/codecs/dubbo/dubbo.js';
+import { boltClient, boltContent, startBoltServer } from '../fakes/bolt-peer.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
 const CONFIGS = fileURLToPath(new URL('../../../configs/', import.meta.url));
@@ -431,6 +435,101 @@ test('examples/http-cluster: LB policies, max_request_per_conn, idle_timeout, an
   } finally {
     await skiff?.stop();
     await closeOrigins(origins);
+    ex.cleanup();
+  }
+});
+
+test('examples/bolt: routing by service (exact and regex), round robin over a multiplexed pool, GoAway on stop', async () => {
+  const ex = await prepare('bolt', 'config.json');
+  const servers = [
+    await startBoltServer({ name: 'order1', port: ex.port(12201) }), await startBoltServer({ name: 'order2', port: ex.port(12202) }),
+    await startBoltServer({ name: 'user', port: ex.port(12203) }), await startBoltServer({ name: 'legacy', port: ex.port(12209) }),
+  ];
+  let skiff: SkiffProcess | undefined;
+  try {
+    skiff = await SkiffProcess.start(ex.path);
+    await validates(ex.path);
+    const port = await skiff.waitForListener('bolt_ingress');
+    const c = await boltClient(port);
+    const orders = await Promise.all([1, 2, 3, 4].map((i) => c.call(i, 'com.example.OrderService:1.0', `o${i}`)));
+    assert.deepEqual(new Set(orders.map((f) => boltContent(f).split(':')[0])), new Set(['order1', 'order2']), 'round robin over both hosts');
+    assert.equal(boltContent(await c.call(5, 'com.example.UserService:1.0', 'u')), 'user:u');
+    assert.equal(boltContent(await c.call(6, 'com.example.legacy.Billing:1.0', 'l')), 'legacy:l', 'regex service rule');
+    assert.equal((await c.call(7, 'com.example.Unknown:1.0', 'x')).status, BoltStatus.NoProcessor);
+    assert.equal(servers[0]!.accepted + servers[1]!.accepted, 2, 'one multiplexed upstream connection per host');
+    skiff.child.kill('SIGTERM');
+    assert.ok(await c.until((fs) => fs.some((f) => f.kind === XFrameKind.GoAway), 3000), 'enable_bolt_goaway: GoAway on graceful stop (SIGTERM)');
+    assert.equal((await skiff.exited).code, 0, 'the drain ends when the idle RPC connection has its GoAway');
+    c.close();
+  } finally {
+    await skiff?.stop();
+    for (const s of servers) await s.close();
+    ex.cleanup();
+  }
+});
+
+/** A Dubbo provider answering every request with `name:<method>`. */
+async function dubboProvider(name: string, port: number): Promise<net.Server> {
+  const server = net.createServer((s) => {
+    s.on('error', () => {});
+    let rest = Buffer.alloc(0);
+    s.on('data', (d: Buffer) => {
+      rest = Buffer.concat([rest, d]);
+      for (;;) {
+        const r = DubboCodec.decode(rest, 0, { maxFrameBytes: 1 << 20 });
+        if (r.kind !== 0) break;
+        rest = rest.subarray(r.consumed);
+        if (r.frame.kind === XFrameKind.Request) s.write(encodeDubboResponse(r.frame.requestId, DubboStatus.Ok, dubboValueBody(`${name}:${r.frame.headers.get('method') ?? ''}`)));
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  return server;
+}
+
+test('examples/dubbo: routing by service + version, group and method; Auto detection; 60 for no route', async () => {
+  const ex = await prepare('dubbo', 'config.json');
+  const providers = [await dubboProvider('v1', ex.port(20881)), await dubboProvider('v2', ex.port(20882)), await dubboProvider('canary', ex.port(20883))];
+  let skiff: SkiffProcess | undefined;
+  try {
+    skiff = await SkiffProcess.start(ex.path);
+    await validates(ex.path);
+    const port = await skiff.waitForListener('dubbo_ingress');
+    const s = net.connect(port, '127.0.0.1');
+    s.on('error', () => {});
+    const got = new Map<number, { status: number; body: string }>();
+    let rest = Buffer.alloc(0);
+    s.on('data', (d: Buffer) => {
+      rest = Buffer.concat([rest, d]);
+      for (;;) {
+        const r = DubboCodec.decode(rest, 0, { maxFrameBytes: 1 << 20 });
+        if (r.kind !== 0) break;
+        rest = rest.subarray(r.consumed);
+        got.set(r.frame.requestId, { status: r.frame.status, body: r.frame.bytes.subarray(16).toString('latin1') });
+      }
+    });
+    const call = async (id: number, service: string, method: string, version: string, attachments: Record<string, string> = {}) => {
+      s.write(encodeDubboRequest({ requestId: id, service, method, version, attachments }));
+      const until = Date.now() + 3000;
+      while (!got.has(id)) { if (Date.now() > until) throw new Error(`no response to ${id}`); await new Promise((r) => setTimeout(r, 5)); }
+      return got.get(id)!;
+    };
+    assert.match((await call(1, 'com.example.DemoService', 'sayHello', '1.0.0')).body, /v1:sayHello/);
+    assert.match((await call(2, 'com.example.DemoService', 'sayHello', '2.0.0')).body, /v2:sayHello/, 'by version');
+    assert.match((await call(3, 'com.example.DemoService', 'sayHello', '1.0.0', { group: 'canary' })).body, /canary:sayHello/, 'by group');
+    const none = await call(4, 'com.example.Other', 'x', '1.0.0');
+    assert.equal(none.status, DubboStatus.ServiceNotFound);
+    const http = await new Promise<string>((resolve) => {
+      const h = net.connect(port, '127.0.0.1', () => h.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+      let t = '';
+      h.on('data', (d) => { t += d.toString(); if (t.includes('\r\n\r\n')) { h.destroy(); resolve(t); } });
+      h.on('error', () => resolve(t));
+    });
+    assert.match(http, /^HTTP\/1\.1 404/, 'HTTP/1 detected on the same Auto port (no HTTP route: 404)');
+    s.destroy();
+  } finally {
+    await skiff?.stop();
+    await closeAll(providers);
     ex.cleanup();
   }
 });
