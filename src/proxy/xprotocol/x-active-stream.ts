@@ -33,7 +33,8 @@ export class XActiveStream implements RouteRequest, XResponseHandler, DeadlineCl
   readonly startMs = Date.now();
   readonly host = '';
   readonly path = '';
-  readonly method = '';
+  /** The RPC method (Dubbo `method`, when the codec reads it): a route's `method` header rule matches it. */
+  get method(): string { return this.#frame.headers.get('method') ?? ''; }
   readonly #shared: ProxyShared;
   readonly #ds: XServerConnection;
   readonly #frame: XFrame;
@@ -86,7 +87,7 @@ export class XActiveStream implements RouteRequest, XResponseHandler, DeadlineCl
     }
     this.#upstreamHost = host;
     host.activeRequests++;
-    const client = xClientFor(shared.clusterManager, host, snap.config, this.#codec, { maxFrameBytes: this.#codec.defaultMaxFrameBytes });
+    const client = xClientFor(shared.clusterManager, host, snap.config, this.#codec);
     this.#client = client;
     const oneway = this.#frame.kind === XFrameKind.Oneway;
     this.#upstreamId = client.request(this.#frame, oneway ? undefined : this);

@@ -7,7 +7,7 @@
  */
 import type { ClusterConfig } from '../../api/config.js';
 import type { ClusterManager, Host } from '../../api/upstream.js';
-import type { XCodecLimits, XProtocolCodec } from '../../api/xprotocol.js';
+import type { XProtocolCodec } from '../../api/xprotocol.js';
 import { XClientConnection } from '../../stream/xprotocol/x-client-connection.js';
 import { DEFAULT_IDLE_FREE_MS, DEFAULT_KEEPALIVE, type KeepAliveOptions } from '../../stream/xprotocol/x-keepalive.js';
 
@@ -15,7 +15,8 @@ type ByCodec = Map<XProtocolCodec, XClientConnection>;
 const registries = new WeakMap<ClusterManager, WeakMap<Host, ByCodec>>();
 
 /** The usable shared connection to `host` for `codec`, opened when there is none. */
-export function xClientFor(cm: ClusterManager, host: Host, config: ClusterConfig, codec: XProtocolCodec, limits: XCodecLimits): XClientConnection {
+/** Upstream frames (responses) are capped at the codec's default frame size. */
+export function xClientFor(cm: ClusterManager, host: Host, config: ClusterConfig, codec: XProtocolCodec): XClientConnection {
   let byHost = registries.get(cm);
   if (byHost === undefined) { byHost = new WeakMap(); registries.set(cm, byHost); }
   let byCodec = byHost.get(host);
@@ -23,7 +24,7 @@ export function xClientFor(cm: ClusterManager, host: Host, config: ClusterConfig
   const existing = byCodec.get(codec);
   if (existing !== undefined && !existing.unusable) return existing;
   const conn = cm.connect(host, { connectTimeoutMs: config.connectTimeoutMs, bufferLimitBytes: config.connBufferLimitBytes });
-  const client = new XClientConnection(conn, codec, limits, keepAliveOf(config));
+  const client = new XClientConnection(conn, codec, { maxFrameBytes: codec.defaultMaxFrameBytes }, keepAliveOf(config));
   byCodec.set(codec, client);
   return client;
 }

@@ -45,6 +45,8 @@ export class XServerConnection implements ReadFilter, ConnectionCallbacks {
   /** Requests answered-to-be (oneways excluded): a drain waits for them. */
   #inFlight = 0;
   #draining = false;
+  /** A protocol error ended reading: the connection closes once the requests before it are answered. */
+  #broken = '';
   /** Undecoded tail of the previous read. */
   #rest: Buffer | null = null;
   #closed = false;
@@ -68,7 +70,20 @@ export class XServerConnection implements ReadFilter, ConnectionCallbacks {
   /** A request handed to the owner ended (answered, or abandoned); a drain may now finish. */
   requestDone(): void {
     if (this.#inFlight > 0) this.#inFlight--;
-    if (this.#draining && this.#inFlight === 0) this.#finishDrain();
+    if (this.#inFlight !== 0) return;
+    if (this.#broken !== '') this.connection.close('flush', this.#broken);
+    else if (this.#draining) this.#finishDrain();
+  }
+
+  /**
+   * Malformed input: nothing after it is read, and the connection closes — at once when no request is
+   * in flight, else as soon as the requests that came before the bad bytes are answered (they were
+   * already sent upstream; their answers are not dropped).
+   */
+  #protocolError(reason: string): void {
+    this.#broken = reason;
+    this.#rest = null;
+    if (this.#inFlight === 0) this.connection.close('now', reason);
   }
 
   /** Requests handed to the owner and not yet answered. */
@@ -92,12 +107,13 @@ export class XServerConnection implements ReadFilter, ConnectionCallbacks {
   }
 
   onData(data: Buffer, endStream: boolean): FilterStatus {
+    if (this.#broken !== '') return FilterStatus.Stop;
     if (data.length > 0) {
       const buf = this.#rest === null ? data : Buffer.concat([this.#rest, data]);
       this.#rest = null;
       this.#decode(buf);
     }
-    if (endStream && !this.#closed) this.connection.close('flush', 'downstream_closed');
+    if (endStream && !this.#closed && this.#broken === '') this.connection.close('flush', 'downstream_closed');
     return FilterStatus.Stop;
   }
 
@@ -107,7 +123,7 @@ export class XServerConnection implements ReadFilter, ConnectionCallbacks {
       const r = this.codec.decode(buf, off, this.#limits);
       if (r.kind === 1) break;
       if (r.kind === 2) {
-        this.connection.close('now', `${this.codec.name}_malformed: ${r.reason}`);
+        this.#protocolError(`${this.codec.name}_malformed: ${r.reason}`);
         return;
       }
       off += r.consumed;
@@ -131,14 +147,14 @@ export class XServerConnection implements ReadFilter, ConnectionCallbacks {
           break;
         case XFrameKind.Response:
           // A client does not answer requests: a protocol error (reliability.md: Dubbo "Direction").
-          this.connection.close('now', `${this.codec.name}_protocol_error: a response from the client`);
+          this.#protocolError(`${this.codec.name}_protocol_error: a response from the client`);
           return;
         default:
           // Heartbeat responses or GoAway from a client: logged by MOSN and ignored.
           break;
       }
     }
-    if (off < buf.length && !this.connection.closed) this.#rest = Buffer.from(buf.subarray(off));
+    if (off < buf.length && !this.connection.closed && this.#broken === '') this.#rest = Buffer.from(buf.subarray(off));
   }
 
   onEvent(event: ConnectionEvent): void {
