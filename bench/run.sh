@@ -9,11 +9,14 @@
 #   npm run bench -- --reps 5 --phases h1,lat
 #   PEERS="ours nginx" npm run bench       only these peers (direct and nginx are always added)
 #   SKIFF_ENTRY=dist-x/src/main.js bash bench/run.sh --quick    another build of Skiff
+#   npm run bench -- bolt [--quick] [--phases tput,lat,idle,prof]   Bolt: direct vs Skiff, added latency vs a
+#                                          bare pipe, idle RSS per connection (bench/bolt/README.md)
 #
 # Extra arguments go to the harness (../shared/bench/run.sh --help). Results: a directory under
 # ../shared/bench/results/ (or --out DIR), with summary.md and ratios.md.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [[ "${1:-}" == bolt ]]; then shift; exec bash "$repo/bench/bolt/run.sh" "$@"; fi
 harness="${SKIFF_BENCH_HARNESS:-$repo/../shared/bench}"
 [[ -d "$harness" ]] && harness="$(cd "$harness" && pwd)"
 [[ -x "$harness/run.sh" ]] || { echo "bench: harness not found at $harness (set SKIFF_BENCH_HARNESS)" >&2; exit 2; }

@@ -11,6 +11,7 @@
  * every filter or callback invocation is wrapped, so a throwing plug-in closes only its own
  * connection and is logged. Nothing escapes an event handler.
  */
+import { coarseNow } from '../../base/coarse-clock.js';
 import { idleSweeper, type IdleTracked } from './idle-sweeper.js';
 import type { Socket } from 'node:net';
 import {
@@ -257,7 +258,7 @@ export class SocketConnection implements Connection, IdleTracked {
     if (n === 0) return !this.#aboveHighWatermark;
     this.counters.bytesWritten += n;
     for (const c of this.#bytesWrittenCounters) c.inc(n);
-    if (this.idleTimeoutMs > 0) this.lastActivityMs = Date.now();
+    if (this.idleTimeoutMs > 0) this.lastActivityMs = coarseNow();
     if (!this.#corked) {
       // Writes of one event-loop tick (a response head and its body, a request and its body) leave
       // in one writev at the end of the tick instead of one syscall each.
@@ -333,7 +334,7 @@ export class SocketConnection implements Connection, IdleTracked {
 
   setIdleTimeout(ms: number): void {
     this.idleTimeoutMs = ms > 0 ? ms : 0;
-    this.lastActivityMs = Date.now();
+    this.lastActivityMs = coarseNow();
     const track = this.idleTimeoutMs > 0 && this.#state !== State.Closed;
     if (track && !this.#idleTracked) idleSweeper.add(this);
     else if (!track && this.#idleTracked) idleSweeper.delete(this);
@@ -349,7 +350,7 @@ export class SocketConnection implements Connection, IdleTracked {
     const n = chunk.length;
     this.counters.bytesRead += n;
     for (const c of this.#bytesReadCounters) c.inc(n);
-    if (this.idleTimeoutMs > 0) this.lastActivityMs = Date.now();
+    if (this.idleTimeoutMs > 0) this.lastActivityMs = coarseNow();
     this.#dispatchRead(chunk, false);
   }
 

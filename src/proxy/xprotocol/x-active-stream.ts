@@ -12,6 +12,7 @@
 import type { Host } from '../../api/upstream.js';
 import { XFrameKind, XLocalStatus, type XFrame, type XProtocolCodec } from '../../api/xprotocol.js';
 import { hostPort } from '../../base/address.js';
+import { coarseNow } from '../../base/coarse-clock.js';
 import { formatMosnTime } from '../../base/duration.js';
 import type { RouteMatch } from '../../router/compiled-route.js';
 import type { RouteRequest } from '../../router/route-request.js';
@@ -30,7 +31,7 @@ export interface XStreamOwner {
 }
 
 export class XActiveStream implements RouteRequest, XResponseHandler, DeadlineClient {
-  readonly startMs = Date.now();
+  readonly startMs = coarseNow();
   readonly host = '';
   readonly path = '';
   /** The RPC method (Dubbo `method`, when the codec reads it): a route's `method` header rule matches it. */

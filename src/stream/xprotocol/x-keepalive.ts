@@ -13,6 +13,8 @@
  * `idleFreeMs` (the cluster's idle timeout, default 90 s) is closed instead of probed again.
  */
 
+import { coarseNow } from '../../base/coarse-clock.js';
+
 export interface KeepAliveClock {
   now(): number;
   setTimer(fn: () => void, ms: number): unknown;
@@ -20,7 +22,7 @@ export interface KeepAliveClock {
 }
 
 export const realClock: KeepAliveClock = {
-  now: () => Date.now(),
+  now: coarseNow,
   setTimer: (fn, ms) => { const t = setTimeout(fn, ms); t.unref(); return t; },
   clearTimer: (h) => clearTimeout(h as NodeJS.Timeout),
 };

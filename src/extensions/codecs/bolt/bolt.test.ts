@@ -154,6 +154,12 @@ test('bolt: header-map lengths are bounds-checked (every inner inconsistency is 
   frame.writeUInt16BE(nulls.length, 16);
   const n = frameOf(decodeBolt(frame, 0, LIMITS));
   assert.deepEqual(Object.fromEntries(n.frame.headers), { k: '' });
+  // Duplicate keys: the last wins, for get() and for the whole map alike; a mixed-case key is found by its lower-case name.
+  const dupBytes = Buffer.concat([encodeBolt({ type: 1, cmdCode: 1, requestId: 15 }), hex('00000001 61 00000001 31 00000001 41 00000001 32')]);
+  dupBytes.writeUInt16BE(20, 16); // headerLen: the two pairs a=1, A=2
+  const dup = frameOf(decodeBolt(dupBytes, 0, LIMITS));
+  assert.equal(dup.frame.headers.get('a'), '2');
+  assert.deepEqual([...dup.frame.headers], [['a', '2']]);
   // Header names are lower-cased for routing.
   const upper = frameOf(decodeBolt(encodeBolt({ type: 1, cmdCode: 1, requestId: 1, headers: { Service: 'S' } }), 0, LIMITS));
   assert.equal(upper.frame.headers.get('service'), 'S');
@@ -198,6 +204,13 @@ test('bolt (property): any valid frame stream, cut anywhere, decodes to the same
     assert.deepEqual(decoded.map((d) => d.id), msgs.map((m) => m.requestId >>> 0));
     assert.deepEqual(decoded.map((d) => d.kind), msgs.map((m) => KIND_OF[`${m.type}/${m.cmdCode}`]));
     assert.deepEqual(decoded.map((d) => d.headers), msgs.map((m) => ({ ...m.headers })));
+    // In-place lookups (routing) agree with the whole map.
+    for (const m of msgs) {
+      const r = decodeBolt(encodeBolt(m), 0, LIMITS);
+      if (r.kind !== 0) throw new Error('unreachable');
+      for (const [k, v] of Object.entries(m.headers ?? {})) assert.equal(r.frame.headers.get(k), v, `get(${JSON.stringify(k)})`);
+      assert.equal(r.frame.headers.get('absent-key'), (m.headers as Record<string, string> | undefined)?.['absent-key']);
+    }
   }), { numRuns: 400 });
 });
 

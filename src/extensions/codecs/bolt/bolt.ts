@@ -10,7 +10,8 @@
  *
  * type: 0 response, 1 request, 2 oneway. cmdCode: 0 heartbeat, 1 RPC request, 2 RPC response, 100 GoAway.
  * Header map: repeated [u32 keyLen][key][u32 valueLen][value]; a length of 0xFFFFFFFF is a null (the pair
- * is skipped when the key is null, the value is "" when the value is null).
+ * is skipped when the key is null, the value is "" when the value is null). It is validated at decode and
+ * read in place on demand (`BoltHeaders`).
  *
  * One decoder serves both versions (a connection may carry both, as in MOSN); the two codec objects
  * differ in name and in the first byte they detect. Every length is checked against the bytes present and
@@ -74,31 +75,26 @@ const V1: Layout = { type: 1, cmdCode: 2, requestId: 5, codec: 9, switchAt: -1, 
 const V2: Layout = { type: 2, cmdCode: 3, requestId: 6, codec: 10, switchAt: 11, timeoutOrStatus: 12, requestHeader: V2_REQUEST_HEADER, responseHeader: V2_RESPONSE_HEADER };
 
 /**
- * Decodes the header map in `buf[start, end)` into `out` (keys lower-cased). False when a length runs
- * past the block (a malformed map).
+ * Checks the header map in `buf[start, end)`: every key and value length must fit in the block. False
+ * for a malformed map. Nothing is decoded here: `BoltHeaders` reads keys and values on demand.
  */
-function decodeHeaderMap(buf: Buffer, start: number, end: number, out: Map<string, string>): boolean {
+function validHeaderMap(buf: Buffer, start: number, end: number): boolean {
   let p = start;
   while (p < end) {
     if (end - p < 4) return false;
     const kLen = buf.readUInt32BE(p);
     p += 4;
-    let key: string | undefined;
     if (kLen !== NULL_LEN) {
       if (kLen > end - p) return false;
-      key = buf.toString('utf8', p, p + kLen);
       p += kLen;
     }
     if (end - p < 4) return false;
     const vLen = buf.readUInt32BE(p);
     p += 4;
-    let value = '';
     if (vLen !== NULL_LEN) {
       if (vLen > end - p) return false;
-      if (key !== undefined) value = buf.toString('utf8', p, p + vLen);
       p += vLen;
     }
-    if (key !== undefined) out.set(hasUpper(key) ? key.toLowerCase() : key, value);
   }
   return true;
 }
@@ -109,6 +105,97 @@ function hasUpper(s: string): boolean {
     if (c >= 65 && c <= 90) return true;
   }
   return false;
+}
+
+/** Whether the key bytes `buf[p, p+len)` equal the lower-case ASCII `name`, ignoring ASCII case. */
+function keyEquals(buf: Buffer, p: number, len: number, name: string): boolean {
+  if (len !== name.length) return false;
+  for (let i = 0; i < len; i++) {
+    let b = buf[p + i]!;
+    if (b >= 65 && b <= 90) b |= 0x20;
+    if (b !== name.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/**
+ * A Bolt header map read in place (validated at decode): `get(name)` scans the encoded pairs and decodes
+ * only the value asked for (routing reads one or two headers; responses are never read at all). Keys
+ * compare case-insensitively (names are lower-case, as the XFrame contract says); the last of duplicate
+ * keys wins, as a Map would. Any other use builds the whole Map once.
+ */
+class BoltHeaders implements ReadonlyMap<string, string> {
+  readonly #buf: Buffer;
+  readonly #start: number;
+  readonly #end: number;
+  #map: Map<string, string> | undefined;
+
+  constructor(buf: Buffer, start: number, end: number) {
+    this.#buf = buf;
+    this.#start = start;
+    this.#end = end;
+  }
+
+  get(name: string): string | undefined {
+    if (this.#map !== undefined || !isAscii(name)) return this.#full().get(name);
+    const buf = this.#buf;
+    const end = this.#end;
+    let found: string | undefined;
+    let p = this.#start;
+    while (p < end) {
+      const kLen = buf.readUInt32BE(p);
+      p += 4;
+      let match = false;
+      if (kLen !== NULL_LEN) {
+        match = keyEquals(buf, p, kLen, name);
+        p += kLen;
+      }
+      const vLen = buf.readUInt32BE(p);
+      p += 4;
+      if (vLen === NULL_LEN) {
+        if (match) found = '';
+        continue;
+      }
+      if (match) found = buf.toString('utf8', p, p + vLen);
+      p += vLen;
+    }
+    return found;
+  }
+
+  has(name: string): boolean { return this.get(name) !== undefined; }
+  get size(): number { return this.#full().size; }
+  forEach(fn: (value: string, key: string, map: ReadonlyMap<string, string>) => void, thisArg?: unknown): void {
+    this.#full().forEach((v, k) => fn.call(thisArg, v, k, this));
+  }
+  entries(): MapIterator<[string, string]> { return this.#full().entries(); }
+  keys(): MapIterator<string> { return this.#full().keys(); }
+  values(): MapIterator<string> { return this.#full().values(); }
+  [Symbol.iterator](): MapIterator<[string, string]> { return this.#full().entries(); }
+
+  #full(): Map<string, string> {
+    if (this.#map !== undefined) return this.#map;
+    const map = new Map<string, string>();
+    const buf = this.#buf;
+    let p = this.#start;
+    while (p < this.#end) {
+      const kLen = buf.readUInt32BE(p);
+      p += 4;
+      let key: string | undefined;
+      if (kLen !== NULL_LEN) { key = buf.toString('utf8', p, p + kLen); p += kLen; }
+      const vLen = buf.readUInt32BE(p);
+      p += 4;
+      let value = '';
+      if (vLen !== NULL_LEN) { value = buf.toString('utf8', p, p + vLen); p += vLen; }
+      if (key !== undefined) map.set(hasUpper(key) ? key.toLowerCase() : key, value);
+    }
+    this.#map = map;
+    return map;
+  }
 }
 
 class BoltFrame implements XFrame {
@@ -175,13 +262,12 @@ export function decodeBolt(buf: Buffer, offset: number, limits: XCodecLimits): X
   }
   let headers = EMPTY_HEADERS;
   if (mapLen > 0) {
-    const map = new Map<string, string>();
     const start = offset + headerLen + classLen;
-    if (!decodeHeaderMap(buf, start, start + mapLen, map)) {
+    if (!validHeaderMap(buf, start, start + mapLen)) {
       const f = new BoltFrame(kind === XFrameKind.Oneway ? XFrameKind.Oneway : isResponse ? XFrameKind.Response : XFrameKind.Request, requestId, status, 0, EMPTY_HEADERS, bytes);
       return refused(f, total, XLocalStatus.CodecException, 'malformed bolt header map');
     }
-    headers = map;
+    headers = new BoltHeaders(buf, start, start + mapLen);
   }
   return { kind: 0, frame: new BoltFrame(kind, requestId, status, timeoutMs, headers, bytes), consumed: total };
 }
