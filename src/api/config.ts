@@ -64,6 +64,53 @@ export interface ListenerConfig {
   readonly maxConnections: number;
   /** Per-connection write buffer high watermark (MOSN's fixed 32 KiB; Skiff key `per_connection_buffer_limit_bytes`). */
   readonly bufferLimitBytes: number;
+  /**
+   * TLS of `filter_chains[0]`: its `tls_context` then its `tls_context_set` entries whose `status` is true
+   * (empty: plaintext). Several: the certificate is chosen per handshake by SNI.
+   */
+  readonly tls: readonly TlsContextConfig[];
+  /** MOSN `inspector`: TLS and plaintext clients on the same port (the first byte decides). */
+  readonly inspector: boolean;
+  /** Skiff `tls_handshake_timeout`: a TLS handshake must finish within this (default 10 s). */
+  readonly tlsHandshakeTimeoutMs: number;
+}
+
+/** A PEM given inline (MOSN: a value containing `-----BEGIN`) or as a file path (watched for rotation). */
+export type PemSource = { readonly kind: 'inline'; readonly pem: string } | { readonly kind: 'file'; readonly path: string };
+
+/** Node's protocol names. */
+export type TlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+
+/** MOSN `TLSConfig` (pkg/config/v2/tls.go) as Skiff serves it. */
+export interface TlsContextConfig {
+  readonly status: boolean;
+  /** MOSN ConfigHooks name (e.g. `sni_verify`); informational beyond `matchSubjectAltNames`. */
+  readonly type: string;
+  /** Client: the SNI sent and the name verified. Server: an extra SNI match key for this certificate. */
+  readonly serverName: string;
+  readonly caCert: PemSource | undefined;
+  readonly certChain: PemSource | undefined;
+  readonly privateKey: PemSource | undefined;
+  /** Server: ask clients for a certificate and verify it against `caCert`. */
+  readonly verifyClient: boolean;
+  /** Server: a client without a certificate is refused (with `verifyClient`). */
+  readonly requireClientCert: boolean;
+  /** Client: do not verify the server (MOSN `insecure_skip`). */
+  readonly insecureSkip: boolean;
+  /** OpenSSL cipher list (`:`-separated); empty = Skiff's ECDHE+AEAD list. */
+  readonly cipherSuites: string;
+  /** Node `ecdhCurve` form (`X25519:P-256`); empty = Node's default. */
+  readonly ecdhCurves: string;
+  /** Default TLS 1.2. */
+  readonly minVersion: TlsVersion;
+  /** Default TLS 1.3. */
+  readonly maxVersion: TlsVersion;
+  /** ALPN protocols offered/accepted, in preference order (`h2`, `http/1.1`). */
+  readonly alpn: readonly string[];
+  /** Server: serve plaintext when no certificate could be loaded. Client: never used (no plaintext fallback). */
+  readonly fallBack: boolean;
+  /** Client: the server certificate must carry one of these SANs (MOSN `sni_verify` / Envoy `match_subject_alt_names`). */
+  readonly matchSubjectAltNames: readonly string[];
 }
 
 export interface HostConfig {
@@ -105,6 +152,8 @@ export interface ClusterConfig {
   readonly dnsLookupFamily?: DnsLookupFamily;
   /** XProtocol upstream heartbeats (MOSN `keepalive`); absent → the defaults (15 s, 1 s, 6 failures, backoff). */
   readonly keepalive?: ClusterKeepAliveConfig;
+  /** Upstream TLS (cluster `tls_context` with `status: true`); a host's `tls_disable` opts it out. */
+  readonly tls?: TlsContextConfig;
 }
 
 /**

@@ -65,6 +65,8 @@ export interface Connection {
   readonly closed: boolean;
   /** Why the connection closed (`idle_timeout`, `reset`, `connect_timeout`, `ECONNREFUSED`, …); '' while open. */
   readonly closeReason: string;
+  /** The TLS session of a TLS connection (undefined: plaintext). Read lazily; cheap after the first read. */
+  readonly tls: ConnectionTlsInfo | undefined;
 
   /**
    * Write through the write-filter chain, then to the socket. Returns false when the write buffer
@@ -81,6 +83,33 @@ export interface Connection {
   addWriteFilter(filter: WriteFilter): void;
   /** Idle timeout in ms (0 disables); reset by every read or write. */
   setIdleTimeout(ms: number): void;
+}
+
+/** What a TLS connection negotiated and who the peer proved to be (access-log variables, filters). */
+export interface ConnectionTlsInfo {
+  /** `TLSv1.3`, `TLSv1.2`. */
+  readonly version: string;
+  /** OpenSSL cipher name. */
+  readonly cipher: string;
+  /** The SNI the client sent (server side) or Skiff sent (client side); '' when none. */
+  readonly sni: string;
+  /** The ALPN protocol negotiated; '' when none. */
+  readonly alpn: string;
+  /** The peer certificate was verified against the configured CA. */
+  readonly peerVerified: boolean;
+  /** Peer certificate subject as `CN=client,O=…` ('' without a certificate). */
+  readonly peerSubject: string;
+  readonly peerIssuer: string;
+  /** Peer certificate serial (hex). */
+  readonly peerSerial: string;
+  /** URI SANs (SPIFFE ids), comma-joined. */
+  readonly peerUriSan: string;
+  /** DNS SANs, comma-joined. */
+  readonly peerDnsSan: string;
+  /** This side's certificate subject. */
+  readonly localSubject: string;
+  /** Whether the session was resumed (ticket). */
+  readonly resumed: boolean;
 }
 
 /** Handed to a read filter once, before `onNewConnection`. */

@@ -14,10 +14,10 @@ test('rules fire only when the key asks for the feature; keys match case-insensi
   const errors: string[] = [];
   const warnings: string[] = [];
   const sink = { error: (i: { path: string }) => errors.push(i.path), warn: (i: { path: string }) => warnings.push(i.path) };
-  checkKeys('cluster', { Tls_Context: { Status: false }, health_check: { service_name: '' }, mark: 0 }, 'c', sink);
+  checkKeys('cluster', { Type: 'SIMPLE', health_check: { service_name: '' }, mark: 0 }, 'c', sink);
   assert.deepEqual([errors, warnings], [[], []]);
-  checkKeys('cluster', { tls_context: { STATUS: true }, health_check: { service_name: 's' } }, 'c', sink);
-  assert.deepEqual(errors, ['c.tls_context']);
+  checkKeys('cluster', { TYPE: 'ORIGINAL_DST', health_check: { service_name: 's' } }, 'c', sink);
+  assert.deepEqual(errors, ['c.type']);
   assert.deepEqual(warnings, ['c.health_check']);
   assert.match(keyRuleMessage({ feature: 'X', action: 'fail_closed' }), /^X is not implemented in Skiff yet; refusing to start without it \(fail closed\)$/);
 });

@@ -59,8 +59,6 @@ export function isSet(v: unknown): boolean {
   return true;
 }
 
-const tlsOn = (v: unknown) => field(v, 'status') === true;
-const anyTlsOn = (v: unknown) => (Array.isArray(v) ? v.length > 0 : tlsOn(v));
 const enabled = (v: unknown) => field(v, 'enable') === true || isSet(field(v, 'driver'));
 const hasSinks = (v: unknown) => isSet(field(v, 'sinks'));
 const pprofOn = (v: unknown) => field(v, 'debug') === true;
@@ -74,12 +72,6 @@ const breakersOn = (v: unknown) => {
 
 export const KEY_RULES: readonly KeyRule[] = [
   // ── security: fail closed ───────────────────────────────────────────────────────────────────
-  { scope: 'filter_chain', key: 'tls_context', feature: 'TLS on a listener (tls_context)', action: 'fail_closed', when: tlsOn },
-  { scope: 'filter_chain', key: 'tls_context_set', feature: 'TLS on a listener (tls_context_set)', action: 'fail_closed', when: anyTlsOn },
-  { scope: 'listener', key: 'inspector', feature: 'TLS inspector on a listener (inspector)', action: 'fail_closed', when: (v) => v === true },
-  { scope: 'cluster', key: 'tls_context', feature: 'TLS to upstream hosts (cluster tls_context)', action: 'fail_closed', when: tlsOn },
-  { scope: 'cluster', key: 'cluster_manager_tls', feature: 'TLS to upstream hosts (cluster_manager_tls)', action: 'fail_closed', when: (v) => v === true },
-  { scope: 'cluster_manager', key: 'tls_context', feature: 'TLS to upstream hosts (cluster_manager.tls_context)', action: 'fail_closed', when: tlsOn },
   // ── cannot be served as configured: error ───────────────────────────────────────────────────
   { scope: 'listener', key: 'network', feature: 'a UDP listener (network "udp")', action: 'error', when: (v) => lower(v) === 'udp', reason: 'it cannot be served as TCP' },
   { scope: 'cluster', key: 'type', feature: 'an ORIGINAL_DST cluster', action: 'error', when: (v) => v === 'ORIGINAL_DST', reason: 'it has no configured hosts to serve with' },

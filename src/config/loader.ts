@@ -11,7 +11,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import type { ClusterConfig, FilterChainConfig, ListenerConfig, RouterConfig, SkiffConfig } from '../api/config.js';
+import type { ClusterConfig, FilterChainConfig, ListenerConfig, RouterConfig, SkiffConfig, TlsContextConfig } from '../api/config.js';
 import type { Registries } from '../api/registry.js';
 import { ConfigError, type ConfigIssue } from '../base/errors.js';
 import { deepFreeze, joinPath, normalise, zodIssues } from '../base/schema.js';
@@ -23,6 +23,7 @@ import { documentSchema } from './schema/document.js';
 import type { ListenerDraft } from './schema/listener.js';
 import { routerSchema } from './schema/router.js';
 import { parseLogLevel, parseProcessor } from './schema/server.js';
+import { tlsContextSchema } from './schema/tls.js';
 
 export interface LoadOptions {
   readonly registries: Registries;
@@ -152,7 +153,19 @@ async function build(parsed: Parsed, doc: Record<string, unknown>, opts: LoadOpt
       issues.warn(`${lp}.bind_port`, 'bind_port is not set: as in MOSN the listener is virtual and is not bound (set "bind_port": true to listen)');
     }
     routers.push(...legacyRouters(draft, rawListeners[i], lp, issues));
-    listeners.push(await buildListener(draft, lp, resolveOpts));
+    const chain0 = list(field(rawListeners[i], 'filter_chains'))[0];
+    const tls: TlsContextConfig[] = [];
+    const single = field(chain0, 'tls_context');
+    if (single !== undefined) {
+      const t = parseTls(single, `${lp}.filter_chains[0].tls_context`, opts.baseDir, issues);
+      if (t !== undefined) tls.push(t);
+    }
+    list(field(chain0, 'tls_context_set')).forEach((raw, k) => {
+      const t = parseTls(raw, `${lp}.filter_chains[0].tls_context_set[${k}]`, opts.baseDir, issues);
+      if (t !== undefined) tls.push(t);
+    });
+    if (draft.inspector && tls.length === 0) issues.warn(`${lp}.inspector`, 'inspector is set but the listener has no TLS: every client is served in plaintext');
+    listeners.push({ ...(await buildListener(draft, lp, resolveOpts)), tls });
   }
 
   const routerNames = new Map<string, string>();
@@ -175,7 +188,17 @@ async function build(parsed: Parsed, doc: Record<string, unknown>, opts: LoadOpt
     else clusterNames.set(c.name, cp);
     const type = resolveClusterType(c.type, clusterTypes, (m) => issues.warn(`${cp}.type`, m));
     const lbType = resolveLbType(c.lbType, lbTypes, (m) => issues.warn(`${cp}.lb_type`, m));
-    clusters.push({ ...c, type, lbType });
+    // Cluster TLS: its own tls_context, else (cluster_manager_tls: true) the cluster manager's (MOSN).
+    const rawCluster = list(field(doc['cluster_manager'], 'clusters'))[i];
+    let tls: TlsContextConfig | undefined;
+    const own = field(rawCluster, 'tls_context');
+    if (own !== undefined) tls = parseTls(own, `${cp}.tls_context`, opts.baseDir, issues);
+    if (tls === undefined && field(rawCluster, 'cluster_manager_tls') === true) {
+      const shared = field(doc['cluster_manager'], 'tls_context');
+      if (shared === undefined) issues.error(`${cp}.cluster_manager_tls`, 'cluster_manager_tls is set but cluster_manager has no tls_context');
+      else tls = parseTls(shared, 'cluster_manager.tls_context', opts.baseDir, issues);
+    }
+    clusters.push({ ...c, type, lbType, ...(tls === undefined ? {} : { tls }) });
   }
 
   // References MOSN resolves only per request: warn now instead of answering 404/503 later.
@@ -237,6 +260,23 @@ async function buildListener(draft: ListenerDraft, lp: string, opts: Parameters<
     streamFilters: await resolveFilters(draft.streamFilters, 'stream_filter', `${lp}.stream_filters`, opts),
     listenerFilters: await resolveFilters(draft.listenerFilters, 'listener_filter', `${lp}.listener_filters`, opts),
   };
+}
+
+/** One `tls_context`: undefined when `status` is not true (plaintext) or it has errors (reported). */
+function parseTls(raw: unknown, path: string, baseDir: string, issues: Issues): TlsContextConfig | undefined {
+  const schema = tlsContextSchema(baseDir);
+  const value = normalise(schema, raw ?? {}, path, issues);
+  const result = z.safeParse(schema, value, { reportInput: true });
+  if (!result.success) {
+    issues.errors.push(...zodIssues(result.error, path));
+    return undefined;
+  }
+  const { notes, ...tls } = result.data;
+  if (!tls.status) return undefined;
+  if (notes.weakMinVersion !== undefined) {
+    issues.warn(`${path}.min_version`, `${notes.weakMinVersion} is enabled as configured; TLS below 1.2 is weak (the default minimum is TLS 1.2)`);
+  }
+  return tls;
 }
 
 /**

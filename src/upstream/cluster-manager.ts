@@ -28,6 +28,7 @@ import type {
 import { ErrorCode, SkiffError } from '../base/errors.js';
 import { ClientConnection } from '../network/connection/client-connection.js';
 import type { SocketConnection } from '../network/connection/socket-connection.js';
+import { ClientTls } from '../network/tls/client-tls.js';
 
 export interface ClusterManagerDeps {
   readonly registries: Registries;
@@ -69,6 +70,8 @@ class UpstreamHost implements Host {
   readonly weight: number;
   readonly metadata: Readonly<Record<string, string>>;
   readonly healthy = true;
+  /** The host opts out of its cluster's TLS (`tls_disable`). */
+  readonly tlsDisable: boolean;
   activeRequests = 0;
   readonly stats: StatsScope;
   /** [cluster, host] stats, resolved once: `connect` only bumps them. */
@@ -83,6 +86,7 @@ class UpstreamHost implements Host {
     this.hostname = config.hostname;
     this.weight = config.weight;
     this.metadata = config.metadata;
+    this.tlsDisable = config.tlsDisable;
     this.identity = identity;
     this.stats = stats.scope('upstream', { cluster: clusterName, host: config.address.text });
     this.clusterConnStats = clusterStats;
@@ -112,6 +116,8 @@ interface ActiveCluster {
   readonly handle: MutableClusterHandle;
   readonly scope: StatsScope;
   readonly connStats: ConnStats;
+  /** Upstream TLS of the cluster (its `tls_context`), rebuilt with the config. */
+  tls: ClientTls | undefined;
 }
 
 export class ClusterManagerImpl implements ClusterManager {
@@ -136,11 +142,21 @@ export class ClusterManagerImpl implements ClusterManager {
     const typeFactory = this.#registries.clusterTypes.get(config.type);
     if (!typeFactory) throw new SkiffError(ErrorCode.Config, `cluster "${config.name}": unknown cluster type "${config.type}" (known: ${this.#registries.clusterTypes.names().join(', ')})`);
 
+    let tls: ClientTls | undefined;
+    if (config.tls !== undefined) {
+      try {
+        tls = new ClientTls(config.name, config.tls, this.#logger);
+      } catch (err) {
+        throw new SkiffError(ErrorCode.Config, `cluster "${config.name}": tls_context: ${(err as Error).message}`, { cause: err });
+      }
+    }
     let cluster = this.#clusters.get(config.name);
     if (cluster) {
       cluster.stopDiscovery();
       cluster.config = config;
       cluster.lbFactory = lbFactory;
+      cluster.tls?.close();
+      cluster.tls = tls;
     } else {
       const scope = this.#stats.scope('upstream', { cluster: config.name });
       cluster = {
@@ -151,6 +167,7 @@ export class ClusterManagerImpl implements ClusterManager {
         handle: this.#handleFor(config.name),
         scope,
         connStats: resolveConnStats(scope),
+        tls,
       };
       this.#clusters.set(config.name, cluster);
     }
@@ -183,6 +200,7 @@ export class ClusterManagerImpl implements ClusterManager {
     const cluster = this.#clusters.get(name);
     if (!cluster) return;
     cluster.stopDiscovery();
+    cluster.tls?.close();
     this.#clusters.delete(name);
     cluster.handle.snapshot = undefined;
   }
@@ -216,7 +234,10 @@ export class ClusterManagerImpl implements ClusterManager {
         hostStats.close.inc();
       }
     };
+    const cluster = this.#clusters.get(host.clusterName);
+    const tls = cluster?.tls !== undefined && !(host as Partial<UpstreamHost>).tlsDisable ? cluster.tls : undefined;
     const conn = new ClientConnection(host.address, {
+      ...(tls !== undefined ? { tls: tls.options(host.address.kind === 'tcp' ? host.address.host : '', host.hostname) } : {}),
       ownerName: host.clusterName,
       connectTimeoutMs: options.connectTimeoutMs,
       bufferLimitBytes: options.bufferLimitBytes ?? (this.#clusters.get(host.clusterName)?.config.connBufferLimitBytes || DEFAULT_UPSTREAM_BUFFER_BYTES),
@@ -225,12 +246,16 @@ export class ClusterManagerImpl implements ClusterManager {
       bytesWrittenCounters: [clusterStats.bytesWrite, hostStats.bytesWrite],
       onClose,
     });
+    if (tls !== undefined) {
+      const target = host.address.kind === 'tcp' ? host.address.host : '';
+      conn.socketForSession()?.once('session', (session: Buffer) => tls.rememberSession(target, host.hostname, session));
+    }
     return conn;
   }
 
-  /** Stops every cluster's discovery (process stop). */
+  /** Stops every cluster's discovery and certificate watch (process stop). */
   close(): void {
-    for (const c of this.#clusters.values()) c.stopDiscovery();
+    for (const c of this.#clusters.values()) { c.stopDiscovery(); c.tls?.close(); }
   }
 
   #handleFor(name: string): MutableClusterHandle {

@@ -177,9 +177,11 @@ test('unimplemented non-security features warn; security ones fail closed', asyn
   const paths = warnings.map((w) => w.path).sort();
   assert.deepEqual(paths, ['cluster_manager.clusters[0].health_check', 'metrics', 'pprof', 'servers[0].listeners[0].use_original_dst', 'tracing']);
   assert.ok(warnings.every((w) => / is not implemented yet and is ignored$/.test(w.message)));
-  // a disabled TLS context is fine; an enabled one is an error
-  await load(minimal({ filter_chains: [{ tls_context: { status: false }, filters: [] }] }));
-  await assert.rejects(load(minimal({ filter_chains: [{ tls_context_set: [{ status: true }], filters: [] }] })), /tls_context_set: .*fail closed/);
+  // TLS is served: a disabled context is plaintext; an enabled one is parsed (errors name the key)
+  assert.deepEqual((await load(minimal({ filter_chains: [{ tls_context: { status: false }, filters: [] }] }))).config.server.listeners[0]?.tls, []);
+  const tls = (await load(minimal({ filter_chains: [{ tls_context_set: [{ status: true, cert_chain: 'c.pem', private_key: 'k.pem', min_version: 'tlsv1_1' }], filters: [] }] })));
+  assert.equal(tls.config.server.listeners[0]?.tls[0]?.minVersion, 'TLSv1.1');
+  assert.ok(tls.warnings.some((w) => /tls_context_set\[0\]\.min_version$/.test(w.path)), 'an explicit TLS < 1.2 is honoured with a warning');
 });
 
 test('log level: case-insensitive, unknown → info with a warning', async () => {

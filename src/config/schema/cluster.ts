@@ -112,6 +112,9 @@ export const clusterSchema = z.object({
   dns_refresh_rate: duration().default(0),
   // Values other than these are warned about by the feature policy and resolved as V4_ONLY (MOSN's default).
   dns_lookup_family: z.string().default(''),
+  // Parsed by the loader (tlsContextSchema needs the config's directory); declared so they are known keys.
+  tls_context: z.unknown().optional(),
+  cluster_manager_tls: z.boolean().optional(),
   keepalive: z.object({
     interval: duration().optional(),
     timeout: duration().optional(),
@@ -148,6 +151,7 @@ export const clusterSchema = z.object({
 export const clusterManagerSchema = z.object({
   ...policyShape('cluster_manager'),
   clusters: z.array(clusterSchema).default([]),
+  tls_context: z.unknown().optional(),
   cluster_pool_enable: ignored('cluster_pool_enable: Skiff keeps one pool per cluster'),
 });
 

@@ -10,6 +10,7 @@ import { tryParseAddress } from '../../base/address.js';
 import { duration, ignored } from '../../base/schema.js';
 import { policyShape } from '../feature-policy.js';
 import { filterEntrySchema, type FilterEntry } from './filter.js';
+import { DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS } from './tls.js';
 
 export const DEFAULT_CONNECTION_IDLE_TIMEOUT_MS = 90_000;
 export const DEFAULT_LISTENER_BUFFER_LIMIT_BYTES = 32 * 1024;
@@ -67,6 +68,8 @@ export const listenerSchema = z.object({
   connection_idle_timeout: duration().default(DEFAULT_CONNECTION_IDLE_TIMEOUT_MS),
   max_connections: z.number().int().nonnegative().default(0),
   per_connection_buffer_limit_bytes: z.number().int().positive().default(DEFAULT_LISTENER_BUFFER_LIMIT_BYTES),
+  inspector: z.boolean().default(false),
+  tls_handshake_timeout: duration().default(DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS),
 }).transform((l, ctx): ListenerDraft => {
   const network = l.network.toLowerCase();
   let address: Address | string;
@@ -96,6 +99,10 @@ export const listenerSchema = z.object({
     connectionIdleTimeoutMs: l.connection_idle_timeout,
     maxConnections: l.max_connections,
     bufferLimitBytes: l.per_connection_buffer_limit_bytes,
+    // Filled by the loader from filter_chains[0] (it knows the config's directory for certificate paths).
+    tls: [],
+    inspector: l.inspector,
+    tlsHandshakeTimeoutMs: l.tls_handshake_timeout === 0 ? DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS : l.tls_handshake_timeout,
     nameDefaulted: name !== l.name,
     bindPortDefaulted: l.bind_port === undefined,
   };

@@ -11,7 +11,9 @@
  * every filter or callback invocation is wrapped, so a throwing plug-in closes only its own
  * connection and is logged. Nothing escapes an event handler.
  */
+import { TLSSocket } from 'node:tls';
 import { coarseNow } from '../../base/coarse-clock.js';
+import { readTlsInfo } from '../tls/tls-info.js';
 import { idleSweeper, type IdleTracked } from './idle-sweeper.js';
 import type { Socket } from 'node:net';
 import {
@@ -21,6 +23,7 @@ import {
   type Connection,
   type ConnectionCallbacks,
   type ConnectionCounters,
+  type ConnectionTlsInfo,
   type ReadFilter,
   type WriteFilter,
 } from '../../api/network.js';
@@ -51,6 +54,11 @@ export interface SocketConnectionOptions {
   readonly connectTimeoutMs?: number;
   /** Local address text to report when the socket has none (unix listeners: the path). */
   readonly localAddressFallback?: string;
+  /**
+   * Upstream TLS: the socket is a `TLSSocket` already connecting (`tls.connect`); `Connected` follows its
+   * handshake (`secureConnect`) instead of the TCP connect, and a handshake failure is a `ConnectFailed`.
+   */
+  readonly connecting?: 'secureConnect';
 }
 
 class MutableCounters implements ConnectionCounters {
@@ -165,12 +173,13 @@ export class SocketConnection implements Connection, IdleTracked {
     const target = options.connectTo;
     this.remoteAddress = target.kind === 'tcp' ? target.host : target.path;
     this.remotePort = target.kind === 'tcp' ? target.port : 0;
-    socket.once('connect', handlers.connect);
+    socket.once(options.connecting ?? 'connect', handlers.connect);
     const timeoutMs = options.connectTimeoutMs ?? 0;
     if (timeoutMs > 0) {
       this.#connectTimer = setTimeout(handlers.connectTimeout, timeoutMs, this);
       this.#connectTimer.unref();
     }
+    if (options.connecting !== undefined) return; // tls.connect is already connecting it
     try {
       if (target.kind === 'tcp') socket.connect({ host: target.host, port: target.port });
       else socket.connect({ path: target.path });
@@ -183,6 +192,21 @@ export class SocketConnection implements Connection, IdleTracked {
 
   get closed(): boolean {
     return this.#state === State.Closed;
+  }
+
+  #tlsInfo: ConnectionTlsInfo | undefined;
+
+  /** @internal The TLS socket of an upstream TLS connection (to keep its session for resumption). */
+  socketForSession(): TLSSocket | undefined {
+    return this.#socket instanceof TLSSocket ? this.#socket : undefined;
+  }
+
+  get tls(): ConnectionTlsInfo | undefined {
+    if (this.#tlsInfo !== undefined) return this.#tlsInfo;
+    const s = this.#socket;
+    if (!(s instanceof TLSSocket) || this.#state === State.Connecting) return undefined;
+    this.#tlsInfo = readTlsInfo(s);
+    return this.#tlsInfo;
   }
 
   get closeReason(): string {

@@ -20,12 +20,16 @@ import { FilterStatus, type Connection, type ListenerFilter } from '../../api/ne
 import type { Counter, Gauge, Logger, Stats } from '../../api/observability.js';
 import { ErrorCode, SkiffError } from '../../base/errors.js';
 import { SocketConnection } from '../connection/socket-connection.js';
+import { ServerTls } from '../tls/server-tls.js';
+import type { TLSSocket } from 'node:tls';
 
 export interface ListenerDeps {
   readonly filterCreators: readonly NetworkFilterCreator[];
   readonly listenerFilters: readonly (() => ListenerFilter)[];
   readonly stats: Stats;
   readonly logger: Logger;
+  /** ALPN protocols the listener's filters can serve (TLS offers only these). Default `http/1.1`. */
+  readonly alpnSupported?: ReadonlySet<string>;
 }
 
 /** The `downstream` stats of one listener, resolved once per config. */
@@ -36,6 +40,11 @@ interface ListenerStats {
   readonly bytesRead: Counter;
   readonly bytesWrite: Counter;
   readonly refusedLimit: Counter;
+  /** TLS handshakes completed / failed (wrong CA, expired, no client certificate, plaintext to a TLS port, timeout). */
+  readonly tlsHandshakeOk: Counter;
+  readonly tlsHandshakeError: Counter;
+  /** Inspector listeners: connections served in plaintext. */
+  readonly tlsInspectorPlaintext: Counter;
 }
 
 function resolveStats(stats: Stats, name: string): ListenerStats {
@@ -47,6 +56,9 @@ function resolveStats(stats: Stats, name: string): ListenerStats {
     bytesRead: s.counter('bytes_read_total'),
     bytesWrite: s.counter('bytes_write_total'),
     refusedLimit: s.counter('connection_refused_limit'),
+    tlsHandshakeOk: s.counter('tls_handshake_total'),
+    tlsHandshakeError: s.counter('tls_handshake_error'),
+    tlsInspectorPlaintext: s.counter('tls_inspector_plaintext'),
   };
 }
 
@@ -56,6 +68,8 @@ interface Generation {
   readonly deps: ListenerDeps;
   readonly stats: ListenerStats;
   readonly logger: Logger;
+  /** The listener's TLS termination (undefined: plaintext). */
+  readonly tls: ServerTls | undefined;
 }
 
 export class ActiveListener {
@@ -69,9 +83,30 @@ export class ActiveListener {
   #unixPathOwned: string | undefined;
   #drainWaiters: (() => void)[] = [];
 
+  /** Throws (SkiffError) when the listener's certificates cannot be loaded. */
   constructor(config: ListenerConfig, deps: ListenerDeps) {
-    this.#gen = makeGeneration(config, deps);
+    this.#gen = this.#makeGeneration(config, deps);
     this.#boundAddress = config.address;
+  }
+
+  #makeGeneration(config: ListenerConfig, deps: ListenerDeps): Generation {
+    const stats = resolveStats(deps.stats, config.name);
+    let tls: ServerTls | undefined;
+    if (config.tls.length > 0) {
+      try {
+        tls = new ServerTls(config.tls, {
+          listenerName: config.name,
+          handshakeTimeoutMs: config.tlsHandshakeTimeoutMs,
+          logger: deps.logger,
+          alpnSupported: deps.alpnSupported ?? DEFAULT_ALPN,
+          onSecure: (socket) => this.#onTlsSecure(socket),
+          onHandshakeError: () => stats.tlsHandshakeError.inc(),
+        });
+      } catch (err) {
+        throw new SkiffError(ErrorCode.Config, `listener "${config.name}": tls_context: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    return { config, deps, stats, logger: deps.logger, tls };
   }
 
   get name(): string {
@@ -137,7 +172,9 @@ export class ActiveListener {
     if (config.address.text !== this.#gen.config.address.text) {
       throw new SkiffError(ErrorCode.Update, `listener "${config.name}": address change ${this.#gen.config.address.text} → ${config.address.text} needs a remove and an add`);
     }
-    this.#gen = makeGeneration(config, deps);
+    const next = this.#makeGeneration(config, deps);
+    this.#gen.tls?.close();
+    this.#gen = next;
   }
 
   /** Stops accepting (the port or path is released); live connections continue. */
@@ -173,6 +210,7 @@ export class ActiveListener {
 
   /** Fast stop: stop accepting and close every connection now. */
   closeAll(): void {
+    this.#gen.tls?.close();
     void this.stopAccepting();
     for (const s of this.#pending) s.destroy();
     this.#pending.clear();
@@ -198,7 +236,7 @@ export class ActiveListener {
     }
     const factories = gen.deps.listenerFilters;
     if (factories.length === 0) {
-      this.#buildConnection(socket, gen);
+      this.#secureThenBuild(socket, gen);
       return;
     }
     this.#pending.add(socket);
@@ -247,7 +285,46 @@ export class ActiveListener {
       this.#notifyDrained();
       return;
     }
-    this.#buildConnection(socket, gen);
+    this.#secureThenBuild(socket, gen);
+  }
+
+  /** After the listener filters: TLS handshake (or the inspector's choice), then the connection. */
+  #secureThenBuild(socket: Socket, gen: Generation): void {
+    const tls = gen.tls;
+    if (tls === undefined) { this.#buildConnection(socket, gen); return; }
+    this.#pending.add(socket);
+    socket.once('close', () => { if (this.#pending.delete(socket)) this.#notifyDrained(); });
+    if (!gen.config.inspector) { this.#generationOf.set(socket, gen); tls.accept(socket); return; }
+    // TLS inspector: a TLS record starts with 0x16 (handshake); anything else is served in plaintext.
+    const timer = setTimeout(() => socket.destroy(), gen.config.tlsHandshakeTimeoutMs);
+    timer.unref();
+    socket.once('data', (first: Buffer) => {
+      clearTimeout(timer);
+      socket.pause();
+      socket.unshift(first);
+      if (first[0] === 0x16) {
+        this.#generationOf.set(socket, gen);
+        tls.accept(socket);
+        return;
+      }
+      gen.stats.tlsInspectorPlaintext.inc();
+      this.#pending.delete(socket);
+      this.#buildConnection(socket, gen);
+    });
+  }
+
+  /** Raw sockets in a TLS handshake → the generation they were accepted under. */
+  readonly #generationOf = new WeakMap<Socket, Generation>();
+
+  #onTlsSecure(tlsSocket: TLSSocket): void {
+    const raw = (tlsSocket as TLSSocket & { _parent?: Socket })._parent;
+    const gen = raw === undefined ? undefined : this.#generationOf.get(raw);
+    if (raw === undefined || gen === undefined || !this.#pending.delete(raw)) {
+      tlsSocket.destroy(); // the listener closed meanwhile
+      return;
+    }
+    gen.stats.tlsHandshakeOk.inc();
+    this.#buildConnection(tlsSocket, gen);
   }
 
   #buildConnection(socket: Socket, gen: Generation): void {
@@ -317,9 +394,7 @@ export class ActiveListener {
 /** The stats generation a connection was accepted under (the listener may have been updated since). */
 const connStats = new WeakMap<SocketConnection, ListenerStats>();
 
-function makeGeneration(config: ListenerConfig, deps: ListenerDeps): Generation {
-  return { config, deps, stats: resolveStats(deps.stats, config.name), logger: deps.logger };
-}
+const DEFAULT_ALPN: ReadonlySet<string> = new Set(['http/1.1']);
 
 function destroyOnError(this: Socket): void {
   this.destroy();

@@ -2,6 +2,7 @@
  * Proxy layer: MOSN's variables (reference §3.7) as one stream exposes them, for access logs,
  * `%var%` header values and `variables` route matching. Unknown names give undefined.
  */
+import { tlsVariable } from '../../api/tls-variables.js';
 import { hostPort } from '../../base/address.js';
 import { formatMosnTime } from '../../base/duration.js';
 import type { ActiveStream } from './active-stream.js';
@@ -33,6 +34,8 @@ export function streamVariable(s: ActiveStream, name: string): string | undefine
     case 'upstream_local_address': { const c = s.upstreamConnection; return c === undefined ? undefined : hostPort(c.localAddress, c.localPort); }
   }
   if (name.startsWith('request_header_')) return s.headers.get(name.slice(15));
+  const tls = tlsVariable(s.downstreamConnection, name);
+  if (tls !== undefined) return tls;
   if (name.startsWith('Http1_request_header_')) return s.headers.get(name.slice(21));
   if (name.startsWith('Http1_request_arg_')) return queryArg(s.query, name.slice(18));
   return undefined;

@@ -11,6 +11,7 @@
  */
 import type { Host } from '../../api/upstream.js';
 import { XFrameKind, XLocalStatus, type XFrame, type XProtocolCodec } from '../../api/xprotocol.js';
+import { tlsVariable } from '../../api/tls-variables.js';
 import { hostPort } from '../../base/address.js';
 import { coarseNow } from '../../base/coarse-clock.js';
 import { formatMosnTime } from '../../base/duration.js';
@@ -176,6 +177,6 @@ export class XActiveStream implements RouteRequest, XResponseHandler, DeadlineCl
       case 'x-mosn-rpc-method': return this.#frame.headers.get('method');
     }
     if (name.startsWith('request_header_')) return this.#frame.headers.get(name.slice(15));
-    return undefined;
+    return tlsVariable(c, name);
   }
 }

@@ -13,6 +13,7 @@
  * Response flags for the access log (MOSN names): UF upstream connect failure, NR no route or
  * cluster, UH no healthy upstream.
  */
+import { tlsVariable } from '../../../api/tls-variables.js';
 import { FilterStatus, ConnectionEvent, type Connection, type ConnectionCallbacks, type ReadFilter, type ReadFilterCallbacks } from '../../../api/network.js';
 import type { AccessLogSink, Logger } from '../../../api/observability.js';
 import type { ClusterHandle, ClusterManager, Host, LoadBalancerContext } from '../../../api/upstream.js';
@@ -237,7 +238,7 @@ export class TcpProxyFilter implements ReadFilter, ConnectionCallbacks {
         case 'listener_name': return this.#shared.listenerName;
         case 'response_flag': return this.#responseFlag === '' ? '-' : this.#responseFlag;
         case 'upstream_transport_failure_reason': return this.#responseFlag === ResponseFlag.UpstreamConnectionFailure ? 'connection failure' : undefined;
-        default: return undefined;
+        default: return ds ? tlsVariable(ds, name) : undefined;
       }
     });
   }
