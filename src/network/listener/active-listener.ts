@@ -310,6 +310,8 @@ export class ActiveListener {
       gen.stats.tlsInspectorPlaintext.inc();
       this.#pending.delete(socket);
       this.#buildConnection(socket, gen);
+      // It was paused to put the first bytes back; the connection's reader is attached now.
+      if (!socket.destroyed && socket.listenerCount('data') > 0) socket.resume();
     });
   }
 

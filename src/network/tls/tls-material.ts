@@ -22,6 +22,9 @@ export const SAFE_CIPHERS = [
   'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305',
 ].join(':');
 
+/** Only when a config explicitly asks for TLS 1.0/1.1. */
+const LEGACY_CIPHERS = 'ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA:ECDHE-RSA-AES256-SHA';
+
 const POLL_MS = 1000;
 
 export function readPem(src: PemSource): string {
@@ -50,7 +53,9 @@ export function secureContextOptions(cfg: TlsContextConfig, ticketKeys?: Buffer)
     honorCipherOrder: true,
   };
   if (cfg.minVersion === 'TLSv1' || cfg.minVersion === 'TLSv1.1') {
-    // OpenSSL 3 refuses TLS < 1.2 at its default security level; an explicit old minimum asks for it.
+    // An explicit old minimum (warned about at load): TLS 1.0/1.1 have no AEAD suites, so the ECDHE CBC
+    // ones are added (unless cipher_suites says otherwise), and OpenSSL 3's security level must allow them.
+    if (cfg.cipherSuites === '') o.ciphers = `${o.ciphers}:${LEGACY_CIPHERS}`;
     o.ciphers = `${o.ciphers}:@SECLEVEL=0`;
   }
   if (cfg.ecdhCurves !== '') o.ecdhCurve = cfg.ecdhCurves;
