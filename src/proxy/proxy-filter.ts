@@ -68,6 +68,8 @@ class XConnectionOwner implements XServerOwner, XStreamOwner {
 
 /** One candidate protocol of a listener: how to recognise it and what to install for it. */
 interface Candidate {
+  /** The ALPN protocol id that selects it without looking at bytes (`http/1.1`; `h2` once HTTP/2 is served). */
+  readonly alpn?: string;
   detect(head: Buffer): DetectResult;
   install(connection: Connection): ReadFilter;
 }
@@ -137,6 +139,17 @@ class DetectingFilter implements ReadFilter {
     if (chosen !== null) return chosen.onData(data, endStream);
     if (this.#fellBack) return FilterStatus.Continue;
     const buf = this.#held === null ? data : Buffer.concat([this.#held, data]);
+    // A TLS client that negotiated ALPN has said which protocol it speaks.
+    const alpn = this.#callbacks?.connection.tls?.alpn;
+    if (alpn !== undefined && alpn !== '') {
+      const byAlpn = this.#candidates.find((c) => c.alpn === alpn);
+      if (byAlpn !== undefined && this.#callbacks !== undefined) {
+        this.#held = null;
+        this.#clearTimer();
+        this.#chosen = byAlpn.install(this.#callbacks.connection);
+        return this.#chosen.onData(buf, endStream);
+      }
+    }
     let needMore = false;
     for (const c of this.#candidates) {
       const r = c.detect(buf);
@@ -190,7 +203,7 @@ export function createProxyFilterFactory(xcodecs: Registry<XProtocolCodec>): Net
       const candidates: Candidate[] = [];
       for (const name of config.downstreamProtocols) {
         if (name === 'Http1') {
-          candidates.push({ detect: detectHttp1, install: (c) => new Http1ServerConnection(c, owner, options) });
+          candidates.push({ alpn: 'http/1.1', detect: detectHttp1, install: (c) => new Http1ServerConnection(c, owner, options) });
           continue;
         }
         const codec = xcodecs.get(name);

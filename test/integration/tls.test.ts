@@ -180,6 +180,7 @@ test('cluster TLS: verified upstream, SAN match, no plaintext fallback on failur
   const secure = await startOrigin('secure', { cert: pki.server.chainPem, key: pki.server.keyPem });
   const mtls = await startOrigin('mtls', { cert: pki.server.chainPem, key: pki.server.keyPem, ca: pki.caA.certPem, requestCert: true, rejectUnauthorized: true });
   const expired = await startOrigin('expired', { cert: pki.expired.chainPem, key: pki.expired.keyPem });
+  const future = await startOrigin('future', { cert: pki.notYetValid.chainPem, key: pki.notYetValid.keyPem });
   const vh = [{ name: 'all', domains: ['*'], routers: [
     { match: { prefix: '/secure' }, route: { cluster_name: 'secure' } },
     { match: { prefix: '/wrongca' }, route: { cluster_name: 'wrongca' } },
@@ -188,6 +189,7 @@ test('cluster TLS: verified upstream, SAN match, no plaintext fallback on failur
     { match: { prefix: '/mixed' }, route: { cluster_name: 'mixed' } },
     { match: { prefix: '/mtls' }, route: { cluster_name: 'mtls' } },
     { match: { prefix: '/expired' }, route: { cluster_name: 'expired' } },
+    { match: { prefix: '/future' }, route: { cluster_name: 'future' } },
   ] }];
   const doc = l7Document({ clusters: {}, virtualHosts: vh });
   const ca = (p: string) => ({ status: true, ca_cert: p, server_name: 'localhost' });
@@ -199,6 +201,7 @@ test('cluster TLS: verified upstream, SAN match, no plaintext fallback on failur
     { name: 'mixed', hosts: [{ address: `127.0.0.1:${plain.port}`, tls_disable: true }], tls_context: ca(pki.caA.certPath) },
     { name: 'mtls', hosts: [{ address: `127.0.0.1:${mtls.port}` }], tls_context: { ...ca(pki.caA.certPath), cert_chain: pki.client.chainPem, private_key: pki.client.keyPem } },
     { name: 'expired', hosts: [{ address: `127.0.0.1:${expired.port}` }], tls_context: ca(pki.caA.certPath) },
+    { name: 'future', hosts: [{ address: `127.0.0.1:${future.port}` }], tls_context: ca(pki.caA.certPath) },
   ];
   const skiff = await startSkiff(doc);
   try {
@@ -218,6 +221,8 @@ test('cluster TLS: verified upstream, SAN match, no plaintext fallback on failur
     assert.deepEqual(await get('/san'), { status: 200, body: 'secure' }, 'SAN in match_subject_alt_names');
     assert.equal((await get('/badsan')).status, 503, 'SAN not in match_subject_alt_names → 503');
     assert.equal((await get('/expired')).status, 503, 'an expired server certificate → 503');
+    assert.equal((await get('/future')).status, 503, 'a not-yet-valid server certificate → 503');
+    assert.equal(expired.hits + future.hits, 0);
     assert.equal(secure.hits, hits + 1, 'failed verifications never sent a request (no plaintext fallback)');
     assert.deepEqual(await get('/mixed'), { status: 200, body: 'plain' }, 'tls_disable host: plaintext');
     assert.deepEqual(await get('/mtls'), { status: 200, body: 'mtls|peer=client' }, 'client certificate presented upstream');
@@ -226,6 +231,25 @@ test('cluster TLS: verified upstream, SAN match, no plaintext fallback on failur
     await secure.close();
     await mtls.close();
     await expired.close();
+    await future.close();
+  }
+});
+
+test('fall_back: a listener whose certificate cannot be loaded serves plaintext instead of failing; without it, start fails naming the listener', async () => {
+  const missing = { status: true, cert_chain: join(pki.dir, 'absent.crt'), private_key: join(pki.dir, 'absent.key') };
+  await assert.rejects(startSkiff(tlsDoc({ tls_context: missing })), /listener "proxy": tls_context: .*absent\.(crt|key)/);
+  const skiff = await startSkiff(tlsDoc({ tls_context: { ...missing, fall_back: true } }));
+  try {
+    const text = await new Promise<string>((resolve) => {
+      let got = '';
+      const s = net.connect(skiff.port(), '127.0.0.1', () => s.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      s.on('data', (d) => { got += d.toString(); });
+      s.on('close', () => resolve(got));
+      s.on('error', () => undefined);
+    });
+    assert.match(text, /^HTTP\/1\.1 200/);
+  } finally {
+    await skiff.close();
   }
 });
 

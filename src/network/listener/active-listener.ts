@@ -103,7 +103,12 @@ export class ActiveListener {
           onHandshakeError: () => stats.tlsHandshakeError.inc(),
         });
       } catch (err) {
-        throw new SkiffError(ErrorCode.Config, `listener "${config.name}": tls_context: ${(err as Error).message}`, { cause: err });
+        if (!config.tls.some((t) => t.fallBack)) {
+          throw new SkiffError(ErrorCode.Config, `listener "${config.name}": tls_context: ${(err as Error).message}`, { cause: err });
+        }
+        // MOSN `fall_back`: a listener whose certificate cannot be loaded serves plaintext instead of failing.
+        deps.logger.warn({ listener: config.name, err: (err as Error).message }, 'TLS certificate not loaded; fall_back is set: serving plaintext');
+        tls = undefined;
       }
     }
     return { config, deps, stats, logger: deps.logger, tls };
