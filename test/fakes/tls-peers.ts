@@ -15,7 +15,7 @@ export interface Origin {
 }
 
 /** An origin answering `name` (+ `|peer=<CN>` when the client showed a certificate). */
-export async function startOrigin(name: string, tlsOptions?: tls.TlsOptions): Promise<Origin> {
+export async function startOrigin(name: string, tlsOptions?: tls.TlsOptions, port = 0): Promise<Origin> {
   const state = { port: 0, hits: 0, close: async (): Promise<void> => undefined };
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     state.hits++;
@@ -28,7 +28,7 @@ export async function startOrigin(name: string, tlsOptions?: tls.TlsOptions): Pr
   const server: http.Server | https.Server = tlsOptions === undefined ? http.createServer(handler) : https.createServer(tlsOptions, handler);
   const sockets = new Set<net.Socket>();
   server.on('connection', (s: net.Socket) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
   state.port = (server.address() as net.AddressInfo).port;
   state.close = async () => { for (const s of sockets) s.destroy(); await new Promise<void>((r) => server.close(() => r())); };
   return state;

@@ -17,6 +17,8 @@ import { XFrameKind } from '../../src/api/xprotocol.js';
 import { BoltStatus } from '../../src/extensions/codecs/bolt/bolt.js';
 import { DubboCodec, DubboStatus, dubboValueBody, encodeDubboRequest, encodeDubboResponse } from '../../src/extensions/codecs/dubbo/dubbo.js';
 import { boltClient, boltContent, startBoltServer } from '../fakes/bolt-peer.js';
+import { execFileSync } from 'node:child_process';
+import { startOrigin, tlsGet } from '../fakes/tls-peers.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
 const CONFIGS = fileURLToPath(new URL('../../../configs/', import.meta.url));
@@ -533,3 +535,44 @@ test('examples/dubbo: routing by service + version, group and method; Auto detec
     ex.cleanup();
   }
 });
+
+test('examples/tls: SNI certificates, inspector, mTLS with the peer id in the access log, upstream TLS with a client certificate', async () => {
+  const ex = await prepare('tls', 'config.json');
+  const certs = join(ex.dir, 'certs');
+  execFileSync('bash', [join(EXAMPLES, 'tls', 'make-certs.sh'), certs], { stdio: 'ignore' });
+  const read = (f: string): string => readFileSync(join(certs, f), 'utf8');
+  const app = await startOrigin('app', undefined, ex.port(8080));
+  const secure = await startOrigin('secure', { cert: read('server.crt'), key: read('server.key'), ca: read('ca.crt'), requestCert: true, rejectUnauthorized: true }, ex.port(8443));
+  let skiff: SkiffProcess | undefined;
+  try {
+    skiff = await SkiffProcess.start(ex.path);
+    await validates(ex.path);
+    const edge = await skiff.waitForListener('edge_tls');
+    const mtls = await skiff.waitForListener('mtls_ingress');
+    const ca = read('ca.crt');
+    const local = await tlsGet(edge, { ca, servername: 'localhost' });
+    assert.equal(local.body, 'app');
+    const other = await tlsGet(edge, { ca, servername: 'other.test', hostHeader: 'other.test' });
+    assert.equal(other.status, 200, 'SNI other.test verified against its own certificate');
+    assert.notEqual(other.serial, local.serial);
+    assert.equal((await tlsGet(edge, { ca, servername: 'localhost', path: '/secure' })).body, 'secure|peer=client', 'upstream TLS with the client certificate');
+    const plainText = await new Promise<string>((resolve) => {
+      let got = '';
+      const s = net.connect(edge, '127.0.0.1', () => s.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      s.on('data', (d) => { got += d.toString(); });
+      s.on('close', () => resolve(got));
+      s.on('error', () => undefined);
+    });
+    assert.ok(plainText.startsWith('HTTP/1.1 200') && plainText.endsWith('app'), 'plaintext on the inspector port');
+    assert.equal((await tlsGet(mtls, { ca, servername: 'localhost' })).status, 0, 'no client certificate: refused');
+    const withCert = await tlsGet(mtls, { ca, servername: 'localhost', cert: read('client.crt'), key: read('client.key') });
+    assert.equal(withCert.status, 200);
+    await skiff.waitFor(() => skiff!.stdout.includes('peer=spiffe://cluster.local/ns/default/sa/client TLSv1.3'), 3000, 'the mTLS access-log line');
+  } finally {
+    await skiff?.stop();
+    await app.close();
+    await secure.close();
+    ex.cleanup();
+  }
+});
+
