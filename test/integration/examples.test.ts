@@ -565,6 +565,7 @@ test('examples/tls: SNI certificates, inspector, mTLS with the peer id in the ac
     });
     assert.ok(plainText.startsWith('HTTP/1.1 200') && plainText.endsWith('app'), 'plaintext on the inspector port');
     assert.equal((await tlsGet(mtls, { ca, servername: 'localhost' })).status, 0, 'no client certificate: refused');
+    await skiff.waitFor(() => skiff!.logs.some((l) => l.msg === 'TLS client certificate refused' && String(l['reason']).startsWith('client_certificate_')), 3000, 'the refusal logged with its reason');
     const withCert = await tlsGet(mtls, { ca, servername: 'localhost', cert: read('client.crt'), key: read('client.key') });
     assert.equal(withCert.status, 200);
     await skiff.waitFor(() => skiff!.stdout.includes('peer=spiffe://cluster.local/ns/default/sa/client TLSv1.3'), 3000, 'the mTLS access-log line');
