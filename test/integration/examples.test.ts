@@ -19,6 +19,7 @@ import { DubboCodec, DubboStatus, dubboValueBody, encodeDubboRequest, encodeDubb
 import { boltClient, boltContent, startBoltServer } from '../fakes/bolt-peer.js';
 import { execFileSync } from 'node:child_process';
 import { startOrigin, tlsGet } from '../fakes/tls-peers.js';
+import { rawRequest } from '../fakes/scripted-origin.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
 const CONFIGS = fileURLToPath(new URL('../../../configs/', import.meta.url));
@@ -521,13 +522,8 @@ test('examples/dubbo: routing by service + version, group and method; Auto detec
     assert.match((await call(3, 'com.example.DemoService', 'sayHello', '1.0.0', { group: 'canary' })).body, /canary:sayHello/, 'by group');
     const none = await call(4, 'com.example.Other', 'x', '1.0.0');
     assert.equal(none.status, DubboStatus.ServiceNotFound);
-    const http = await new Promise<string>((resolve) => {
-      const h = net.connect(port, '127.0.0.1', () => h.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
-      let t = '';
-      h.on('data', (d) => { t += d.toString(); if (t.includes('\r\n\r\n')) { h.destroy(); resolve(t); } });
-      h.on('error', () => resolve(t));
-    });
-    assert.match(http, /^HTTP\/1\.1 404/, 'HTTP/1 detected on the same Auto port (no HTTP route: 404)');
+    const http = await rawRequest(port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.equal(http.status, 404, 'HTTP/1 detected on the same Auto port (no HTTP route: 404)');
     s.destroy();
   } finally {
     await skiff?.stop();
@@ -556,14 +552,8 @@ test('examples/tls: SNI certificates, inspector, mTLS with the peer id in the ac
     assert.equal(other.status, 200, 'SNI other.test verified against its own certificate');
     assert.notEqual(other.serial, local.serial);
     assert.equal((await tlsGet(edge, { ca, servername: 'localhost', path: '/secure' })).body, 'secure|peer=client', 'upstream TLS with the client certificate');
-    const plainText = await new Promise<string>((resolve) => {
-      let got = '';
-      const s = net.connect(edge, '127.0.0.1', () => s.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
-      s.on('data', (d) => { got += d.toString(); });
-      s.on('close', () => resolve(got));
-      s.on('error', () => undefined);
-    });
-    assert.ok(plainText.startsWith('HTTP/1.1 200') && plainText.endsWith('app'), 'plaintext on the inspector port');
+    const plainText = await rawRequest(edge, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    assert.ok(plainText.status === 200 && plainText.body.toString() === 'app', 'plaintext on the inspector port');
     assert.equal((await tlsGet(mtls, { ca, servername: 'localhost' })).status, 0, 'no client certificate: refused');
     await skiff.waitFor(() => skiff!.logs.some((l) => l.msg === 'TLS client certificate refused' && String(l['reason']).startsWith('client_certificate_')), 3000, 'the refusal logged with its reason');
     const withCert = await tlsGet(mtls, { ca, servername: 'localhost', cert: read('client.crt'), key: read('client.key') });

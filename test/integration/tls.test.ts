@@ -12,6 +12,7 @@ import tlsModule from 'node:tls';
 import { createTestPki, SPIFFE_CLIENT, type TestPki } from '../fakes/test-pki.js';
 import { l7Document, startSkiff, type SkiffInProcess } from '../fakes/l7-harness.js';
 import { startOrigin, tlsGet, type Origin } from '../fakes/tls-peers.js';
+import { rawRequest } from '../fakes/scripted-origin.js';
 
 let pki: TestPki;
 let plain: Origin;
@@ -128,15 +129,9 @@ test('inspector: TLS and plaintext clients on one port', async () => {
   try {
     const port = skiff.port();
     assert.equal((await tlsGet(port, trustA())).status, 200);
-    const text = await new Promise<string>((resolve) => {
-      let got = '';
-      const s = net.connect(port, '127.0.0.1', () => s.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
-      s.on('data', (d) => { got += d.toString(); });
-      s.on('close', () => resolve(got));
-      s.on('error', () => undefined);
-    });
-    assert.match(text, /^HTTP\/1\.1 200/);
-    assert.ok(text.endsWith('plain'));
+    const text = await rawRequest(port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    assert.equal(text.status, 200);
+    assert.equal(text.body.toString(), 'plain');
     assert.equal(stat(skiff, 'tls_inspector_plaintext'), 1);
   } finally {
     await skiff.close();
@@ -206,14 +201,8 @@ test('cluster TLS: verified upstream, SAN match, no plaintext fallback on failur
   const skiff = await startSkiff(doc);
   try {
     const get = async (path: string): Promise<{ status: number; body: string }> => {
-      const r = await new Promise<string>((resolve) => {
-        let got = '';
-        const s = net.connect(skiff.port(), '127.0.0.1', () => s.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
-        s.on('data', (d) => { got += d.toString(); });
-        s.on('close', () => resolve(got));
-        s.on('error', () => undefined);
-      });
-      return { status: Number(r.slice(9, 12)), body: r.slice(r.indexOf('\r\n\r\n') + 4) };
+      const r = await rawRequest(skiff.port(), `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      return { status: r.status, body: r.body.toString() };
     };
     assert.deepEqual(await get('/secure'), { status: 200, body: 'secure' });
     const hits = secure.hits;
@@ -240,14 +229,8 @@ test('fall_back: a listener whose certificate cannot be loaded serves plaintext 
   await assert.rejects(startSkiff(tlsDoc({ tls_context: missing })), /listener "proxy": tls_context: .*absent\.(crt|key)/);
   const skiff = await startSkiff(tlsDoc({ tls_context: { ...missing, fall_back: true } }));
   try {
-    const text = await new Promise<string>((resolve) => {
-      let got = '';
-      const s = net.connect(skiff.port(), '127.0.0.1', () => s.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
-      s.on('data', (d) => { got += d.toString(); });
-      s.on('close', () => resolve(got));
-      s.on('error', () => undefined);
-    });
-    assert.match(text, /^HTTP\/1\.1 200/);
+    const text = await rawRequest(skiff.port(), 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    assert.equal(text.status, 200);
   } finally {
     await skiff.close();
   }
