@@ -3,6 +3,7 @@
  * or initiated (upstream) byte stream; network filters sit on it in a read chain and a write chain.
  * Envoy's model (envoy/network/filter.h) with Node's buffers. No runtime imports except constants.
  */
+import type { Duplex } from 'node:stream';
 import type { ListenerConfig } from './config.js';
 
 /** What a filter returns from a callback. `Stop` = "I consumed this; later filters do not see it". */
@@ -83,6 +84,13 @@ export interface Connection {
   addWriteFilter(filter: WriteFilter): void;
   /** Idle timeout in ms (0 disables); reset by every read or write. */
   setIdleTimeout(ms: number): void;
+  /**
+   * Hands the socket to a protocol engine that reads and writes it itself (Node's HTTP/2 session):
+   * this connection stops reading and writing (its filters see nothing more, `write` returns false),
+   * `held` bytes already read are put back in front of the stream, and the socket's close still closes
+   * this connection (stats, drain and listener accounting keep working).
+   */
+  detachSocket(held: Buffer): Duplex;
 }
 
 /** What a TLS connection negotiated and who the peer proved to be (access-log variables, filters). */

@@ -55,6 +55,12 @@ export interface ProxyXProtocolOptions {
   readonly goAwayOnDrain: boolean;
 }
 
+/** `extend_config.Http2` (MOSN: `http2_use_stream`, accepted — Skiff always streams). */
+export interface ProxyHttp2Options {
+  readonly maxConcurrentStreams: number;
+  readonly maxHeaderListSize: number;
+}
+
 export interface ProxyConfig {
   readonly name: string;
   /** The protocols detected on this listener (`Auto` expands to every one Skiff serves). */
@@ -64,6 +70,7 @@ export interface ProxyConfig {
   readonly routerConfigName: string;
   readonly fallbackForUnknownProtocol: boolean;
   readonly http1: ProxyHttp1Options;
+  readonly http2: ProxyHttp2Options;
   /** Keyed by XProtocol name; a protocol without an entry uses the defaults. */
   readonly xprotocol: Readonly<Record<string, ProxyXProtocolOptions>>;
   /** Protocol detection (several protocols or the fallback): bytes must identify the protocol within this; 0 disables. */
@@ -71,9 +78,9 @@ export interface ProxyConfig {
 }
 
 /** Protocols the L7 proxy serves today (the RPC and HTTP/2 issues add theirs). */
-export const SERVED_PROTOCOLS: readonly string[] = ['Http1'];
+export const SERVED_PROTOCOLS: readonly string[] = ['Http1', 'Http2'];
 /** MOSN protocol names Skiff knows but does not serve yet: a config naming one fails closed. */
-const KNOWN_UNSERVED = new Set(['Http2', 'dubbo-thrift', 'tars']);
+const KNOWN_UNSERVED = new Set(['dubbo-thrift', 'tars']);
 
 const xprotocolSchema = z.object({
   max_frame_size: z.number().int().positive().optional(),
@@ -94,6 +101,12 @@ const http1Schema = z.object({
   generate_request_id: z.boolean().default(true),
   default_timeout: duration().optional(),
 });
+
+const http2Schema = z.object({
+  http2_use_stream: z.boolean().optional(),
+  max_concurrent_streams: z.number().int().positive().max(10_000).default(100),
+  max_header_list_size: z.number().int().positive().default(60 * 1024),
+}).passthrough();
 
 const proxySchema = z.object({
   name: z.string().default(''),
@@ -166,6 +179,7 @@ export function parseProxyConfig(raw: unknown, ctx: ParseContext, xprotocols: re
       throw new ConfigError([{ path: joinPath(http1Path, 'upgrade_types'), message: '"h2c" cannot be tunnelled as an opaque upgrade; HTTP/2 is served by the Http2 protocol' }]);
     }
   }
+  const h2 = parseWithSchema(http2Schema, extend['Http2'] ?? {}, { ...ctx, path: joinPath(extPath, 'Http2') });
   const xprotocol: Record<string, ProxyXProtocolOptions> = {};
   for (const name of xprotocols) {
     const raw = extend[name];
@@ -174,6 +188,7 @@ export function parseProxyConfig(raw: unknown, ctx: ParseContext, xprotocols: re
     xprotocol[name] = { maxFrameBytes: o.max_frame_size ?? 0, goAwayOnDrain: o.enable_bolt_goaway ?? o.enable_goaway ?? false };
   }
   return deepFreeze({
+    http2: { maxConcurrentStreams: h2.max_concurrent_streams, maxHeaderListSize: h2.max_header_list_size },
     xprotocol,
     detectTimeoutMs: v.protocol_detect_timeout ?? DEFAULT_DETECT_TIMEOUT_MS,
     name: v.name,

@@ -22,7 +22,9 @@ import { DetectResult } from '../api/protocol.js';
 import { http1LimitsFromMosn } from '../protocol/http1/http1-limits.js';
 import type { Http1Head } from '../protocol/http1/http1-types.js';
 import { detectHttp1 } from '../protocol/http1/detect-http1.js';
-import { Http1ServerConnection, type Http1ServerOptions, type Http1ServerOwner, type Http1ServerStream, type ServerStreamEvents } from '../stream/http1/http1-server-connection.js';
+import { Http1ServerConnection, type Http1ServerOptions, type Http1ServerOwner } from '../stream/http1/http1-server-connection.js';
+import type { DownstreamStream, ServerStreamEvents } from '../stream/downstream-stream.js';
+import { Http2ServerEngine } from '../stream/http2/http2-server-connection.js';
 import { ActiveStream } from './downstream/active-stream.js';
 import { parseProxyConfig, type ProxyConfig } from './proxy-config.js';
 import type { ProxyShared } from './proxy-shared.js';
@@ -33,7 +35,7 @@ class ProxyStreamOwner implements Http1ServerOwner {
   readonly #shared: ProxyShared;
   constructor(shared: ProxyShared) { this.#shared = shared; }
 
-  newStream(stream: Http1ServerStream, head: Http1Head): ServerStreamEvents {
+  newStream(stream: DownstreamStream, head: Http1Head): ServerStreamEvents {
     const shared = this.#shared;
     shared.stats.requestTotal.inc();
     shared.stats.requestActive.inc();
@@ -170,6 +172,16 @@ class DetectingFilter implements ReadFilter {
   }
 }
 
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+
+/** The HTTP/2 client connection preface (RFC 9113 §3.4); a prefix of it waits for more bytes. */
+export function detectHttp2Preface(head: Buffer): DetectResult {
+  const n = Math.min(head.length, H2_PREFACE.length);
+  if (n === 0) return DetectResult.NeedMoreData;
+  for (let i = 0; i < n; i++) if (head[i] !== H2_PREFACE[i]) return DetectResult.NoMatch;
+  return n === H2_PREFACE.length ? DetectResult.Matched : DetectResult.NeedMoreData;
+}
+
 /** Builds the `proxy` network filter factory; `xcodecs` are the XProtocol codecs it may serve. */
 export function createProxyFilterFactory(xcodecs: Registry<XProtocolCodec>): NetworkFilterFactory<ProxyConfig> {
   return {
@@ -206,12 +218,23 @@ export function createProxyFilterFactory(xcodecs: Registry<XProtocolCodec>): Net
           candidates.push({ alpn: 'http/1.1', detect: detectHttp1, install: (c) => new Http1ServerConnection(c, owner, options) });
           continue;
         }
+        if (name === 'Http2') {
+          const engine = new Http2ServerEngine(owner, {
+            maxConcurrentStreams: config.http2.maxConcurrentStreams,
+            maxHeaderListSize: config.http2.maxHeaderListSize,
+            idleTimeoutMs: 0, // the listener's connection_idle_timeout applies until the socket is handed over
+          });
+          candidates.push({ alpn: 'h2', detect: detectHttp2Preface, install: (c) => engine.serve(c, Buffer.alloc(0)) });
+          continue;
+        }
         const codec = xcodecs.get(name);
         if (codec === undefined) continue; // validated at parse time; a codec unregistered since is skipped
         const xo = config.xprotocol[name];
         const xoptions = { limits: { maxFrameBytes: xo !== undefined && xo.maxFrameBytes > 0 ? xo.maxFrameBytes : codec.defaultMaxFrameBytes }, goAwayOnDrain: xo?.goAwayOnDrain ?? false };
         candidates.push({ detect: (b) => codec.detect(b), install: (c) => new XServerConnection(c, codec, xoptions, new XConnectionOwner(shared)) });
       }
+      // The HTTP/2 preface starts like an HTTP/1 request line ("PRI * HTTP/2.0"): it is tried first.
+      candidates.sort((a, b) => (a.alpn === 'h2' ? 0 : 1) - (b.alpn === 'h2' ? 0 : 1));
       if (candidates.length === 1 && !config.fallbackForUnknownProtocol) {
         // One protocol, no detection: the codec is the connection's read filter straight away.
         const only = candidates[0]!;

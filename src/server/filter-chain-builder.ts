@@ -58,5 +58,11 @@ export function buildListenerDeps(config: ListenerConfig, services: ListenerServ
     listenerFilters.push(factory.create(filter.config, ctx));
   }
   if (filterCreators.length === 0) logger.warn('listener has no network filter: accepted connections will be idle until closed');
-  return { filterCreators, listenerFilters, stats: services.stats, logger };
+  // TLS offers by ALPN only what the listener serves: h2 when its proxy serves Http2.
+  const alpnSupported = new Set(['http/1.1']);
+  for (const filter of first?.filters ?? []) {
+    const protocols = (filter.config as { downstreamProtocols?: readonly string[] } | undefined)?.downstreamProtocols;
+    if (filter.type === 'proxy' && protocols?.includes('Http2') === true) alpnSupported.add('h2');
+  }
+  return { filterCreators, listenerFilters, stats: services.stats, logger, alpnSupported };
 }

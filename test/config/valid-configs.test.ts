@@ -229,7 +229,7 @@ test('legacy MOSN configs load: mosn_config.json shape (proxy filters parsed, ro
   const proxy = config.server.listeners[0]?.filterChains[0]?.filters[0];
   assert.equal(proxy?.type, 'proxy');
   const registries = createBuiltinRegistries();
-  assert.deepEqual((proxy?.config as { downstreamProtocols: string[] }).downstreamProtocols, ['Http1', ...registries.xprotocolCodecs.names()], '"Auto" expands to the protocols Skiff serves');
+  assert.deepEqual((proxy?.config as { downstreamProtocols: string[] }).downstreamProtocols, ['Http1', 'Http2', ...registries.xprotocolCodecs.names()], '"Auto" expands to the protocols Skiff serves');
   assert.ok(registries.xprotocolCodecs.names().includes('bolt'));
 });
 

@@ -265,8 +265,20 @@ export class SocketConnection implements Connection, IdleTracked {
     this.#refreshIdle();
   }
 
+  #detached = false;
+
+  detachSocket(held: Buffer): Socket {
+    const socket = this.#socket;
+    this.#detached = true;
+    socket.off('data', handlers.data);
+    socket.pause();
+    if (held.length > 0) socket.unshift(held);
+    this.setIdleTimeout(0);
+    return socket;
+  }
+
   write(data: Buffer): boolean {
-    if (this.#state === State.Closed || this.#writeEnded) return false;
+    if (this.#state === State.Closed || this.#writeEnded || this.#detached) return false;
     for (const f of this.#writeFilters) {
       let status: FilterStatus;
       try {

@@ -22,7 +22,7 @@ import { normalizePath } from '../../protocol/http1/normalize-path.js';
 import { httpDate } from '../../protocol/http1/http-date.js';
 import { strEqualsLower } from '../../protocol/http1/http1-chars.js';
 import { BodyFraming, TargetForm, type Http1Head } from '../../protocol/http1/http1-types.js';
-import type { Http1ServerStream, ServerStreamEvents } from '../../stream/http1/http1-server-connection.js';
+import type { DownstreamStream, ServerStreamEvents } from '../../stream/downstream-stream.js';
 import { Http1ClientConnection, type ClientStreamEvents } from '../../stream/http1/http1-client-connection.js';
 import type { RouteMatch } from '../../router/compiled-route.js';
 import type { RouteRequest } from '../../router/route-request.js';
@@ -52,7 +52,7 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
   readonly id = nextStreamId++;
   readonly startMs = Date.now();
   readonly #shared: ProxyShared;
-  readonly #ds: Http1ServerStream;
+  readonly #ds: DownstreamStream;
   readonly head: Http1Head;
   readonly headers: FlatHeaders;
   #phase: Phase = Phase.BeforeRoute;
@@ -98,7 +98,7 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
   #variables: Map<string, string> | undefined;
   #filters: StreamFilterChain | undefined;
 
-  constructor(shared: ProxyShared, ds: Http1ServerStream, head: Http1Head) {
+  constructor(shared: ProxyShared, ds: DownstreamStream, head: Http1Head) {
     this.#shared = shared;
     this.#ds = ds;
     this.head = head;
@@ -650,6 +650,8 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
 
   // ── read-only facts for variables and access logs ─────────────────────────────────────────────
   get downstreamConnection(): Connection { return this.#ds.connection; }
+  /** MOSN's protocol name of the downstream (`Http1`, `Http2`). */
+  get downstreamProtocol(): string { return this.#ds.protocol === 'HTTP/2' ? 'Http2' : 'Http1'; }
   get upstreamConnection(): Connection | undefined { return this.#handle?.connection; }
   get upstreamHost(): Host | undefined { return this.#upstreamHost; }
   get clusterName(): string { return this.#clusterName; }

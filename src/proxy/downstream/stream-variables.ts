@@ -16,7 +16,7 @@ export function streamVariable(s: ActiveStream, name: string): string | undefine
     case 'x-mosn-querystring': return s.query;
     case 'x-mosn-scheme': return 'http';
     case 'Http1_request_uri': return s.query === '' ? s.rawPath : `${s.rawPath}?${s.query}`;
-    case 'protocol': return 'Http1';
+    case 'protocol': return s.downstreamProtocol;
     case 'start_time': return formatMosnTime(s.startMs);
     case 'duration': case 'request_finished_duration': return `${Date.now() - s.startMs}ms`;
     case 'response_code': case 'x-mosn-status': return s.responseCode === 0 ? undefined : String(s.responseCode);

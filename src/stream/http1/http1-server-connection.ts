@@ -14,6 +14,7 @@
  * and the connection closes. A head that does not arrive within `requestHeadersTimeoutMs` (counted from
  * its first byte, armed only when a head spans reads) gets 408 and a close.
  */
+import type { DownstreamOwner, DownstreamStream, ServerStreamEvents } from '../downstream-stream.js';
 import type { Connection, ConnectionCallbacks, ReadFilter } from '../../api/network.js';
 import { ConnectionEvent, FilterStatus } from '../../api/network.js';
 import { Http1Parser } from '../../protocol/http1/http1-parser.js';
@@ -24,23 +25,9 @@ import { reasonPhrase } from '../../protocol/http1/reason-phrase.js';
 import { httpDate } from '../../protocol/http1/http-date.js';
 
 /** What the proxy receives for one request (its per-request object). */
-export interface ServerStreamEvents {
-  onBody(chunk: Buffer): void;
-  onTrailers(trailers: string[]): void;
-  /** The request message is complete. */
-  onEnd(): void;
-  /** Tunnel bytes from the client after `acceptUpgrade` (`end` = the client half-closed). */
-  onTunnelData(chunk: Buffer, end: boolean): void;
-  /** The client connection closed before the stream finished. */
-  onReset(reason: string): void;
-  /** The client's write buffer drained below the low watermark. */
-  onWritable(): void;
-}
-
-export interface Http1ServerOwner {
-  /** A request head arrived. Returns the events object of the new stream. */
-  newStream(stream: Http1ServerStream, head: Http1Head): ServerStreamEvents;
-}
+export type { ServerStreamEvents } from '../downstream-stream.js';
+/** The proxy side of an HTTP/1 server connection. */
+export type Http1ServerOwner = DownstreamOwner;
 
 export interface Http1ServerOptions {
   readonly limits: Http1Limits;
@@ -59,7 +46,7 @@ const NOOP_EVENTS: ServerStreamEvents = {
 };
 
 /** One request/response exchange on a downstream HTTP/1 connection. */
-export class Http1ServerStream {
+export class Http1ServerStream implements DownstreamStream {
   readonly head: Http1Head;
   events: ServerStreamEvents = NOOP_EVENTS;
   requestComplete = false;
@@ -82,6 +69,7 @@ export class Http1ServerStream {
   }
 
   get connection(): Connection { return this.#conn.connection; }
+  get protocol(): string { return this.head.versionMinor === 1 ? 'HTTP/1.1' : 'HTTP/1.0'; }
   get tunnelling(): boolean { return this.#tunnel; }
   /** The connection will close after this response. */
   get closeAfter(): boolean { return this.#closeAfter; }
