@@ -159,7 +159,7 @@ export class ServerTls {
     this.#lastLogMs = now;
     const suppressed = this.#suppressed;
     this.#suppressed = 0;
-    this.#opts.logger.warn({ listener: this.#opts.listenerName, reason, remote, ...(suppressed > 0 ? { suppressed } : {}) }, msg);
+    this.#opts.logger.warn({ reason, remote, ...(suppressed > 0 ? { suppressed } : {}) }, msg); // the logger carries the listener
   }
 
   /** Hands an accepted plaintext socket to the TLS server for its handshake. */
@@ -177,14 +177,14 @@ export class ServerTls {
       next = build(this.#configs);
     } catch (err) {
       this.reloadFailures++;
-      this.#opts.logger.error({ listener: this.#opts.listenerName, err: (err as Error).message }, 'TLS certificate reload failed; the previous certificate keeps serving');
+      this.#opts.logger.error({ err: (err as Error).message }, 'TLS certificate reload failed; the previous certificate keeps serving');
       return false;
     }
     this.#built = next;
     this.#server.setSecureContext(next.defaultOptions);
     if (next.ticketKeys !== undefined) this.#server.setTicketKeys(next.ticketKeys);
     this.reloads++;
-    this.#opts.logger.info({ listener: this.#opts.listenerName }, 'TLS certificates reloaded');
+    this.#opts.logger.info('TLS certificates reloaded');
     return true;
   }
 
