@@ -256,7 +256,7 @@ export class SocketConnection implements Connection, IdleTracked {
    * is built (downstream), or on connect (upstream).
    */
   start(): void {
-    if (this.#started || this.#state !== State.Open) return;
+    if (this.#started || this.#state !== State.Open || this.#detached) return;
     this.#started = true;
     if (!this.#runNewConnection(0)) return;
     if (this.#readDisableCount > 0) this.#socket.pause();

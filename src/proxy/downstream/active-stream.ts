@@ -35,7 +35,9 @@ import { ResponseFlag, localReplyBody } from '../local-reply.js';
 import type { ProxyShared } from '../proxy-shared.js';
 import { streamVariable } from './stream-variables.js';
 import { ChainResult, StreamFilterChain, type FilterChainOwner } from './stream-filter-chain.js';
-import { buildUpstreamHead, upgradeAllowed, UPGRADE_KEEP, type UpstreamHeadInput } from './upstream-head.js';
+import { buildUpstreamHead, upgradeAllowed, upstreamRequestParts, UPGRADE_KEEP, type UpstreamHeadInput } from './upstream-head.js';
+import { h2RequestHeaders, Http2UpstreamRequest, type H2UpstreamEvents } from './h2-upstream.js';
+import { http2PoolFor } from '../../upstream/conn-pool/http2-session-pool.js';
 import type { DeadlineClient } from '../stream-deadlines.js';
 
 const Phase = {
@@ -48,7 +50,7 @@ const BUFFER_BEFORE_UPSTREAM_BYTES = 64 * 1024;
 
 let nextStreamId = 1;
 
-export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, PoolCallbacks, RouteRequest, StreamFilterHandler, DeadlineClient, FilterChainOwner, UpstreamHeadInput {
+export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, H2UpstreamEvents, PoolCallbacks, RouteRequest, StreamFilterHandler, DeadlineClient, FilterChainOwner, UpstreamHeadInput {
   readonly id = nextStreamId++;
   readonly startMs = Date.now();
   readonly #shared: ProxyShared;
@@ -76,6 +78,8 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
   #pending: PendingRequest | undefined;
   #handle: PooledConnection | undefined;
   #client: Http1ClientConnection | undefined;
+  /** The request's HTTP/2 upstream stream (route upstream protocol Http2). */
+  #h2: Http2UpstreamRequest | undefined;
   #upstreamHead: Buffer | undefined;
   #retried = false;
   #hostCounted = false;
@@ -239,8 +243,26 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
   }
 
   // ── upstream request ──────────────────────────────────────────────────────────────────────────
+  /** MOSN: the route's `upstream_protocol`, else the downstream's. */
+  #upstreamIsHttp2(): boolean {
+    const p = this.#route?.upstreamProtocol ?? '';
+    if (p === 'Http2') return true;
+    if (p === 'Http1') return false;
+    return this.#ds.protocol === 'HTTP/2';
+  }
+
   #startUpstream(): void {
     const host = this.#upstreamHost!;
+    if (!this.#tunnel && this.#upstreamIsHttp2()) {
+      const parts = upstreamRequestParts(this, this.#route!, host, this.#shared.config.http1);
+      const authority = parts.headers.get('host') ?? this.host;
+      const headers = h2RequestHeaders(parts.method, parts.target, authority, 'http', parts.headers.list);
+      if (!this.#hostCounted) { this.#hostCounted = true; host.activeRequests++; }
+      const pool = http2PoolFor(this.#shared.clusterManager, host, this.#snapshot!.config);
+      const noBody = this.#requestEnded && this.#bodyQueue === null && this.#requestTrailers === undefined;
+      this.#h2 = new Http2UpstreamRequest(pool, headers, noBody, this);
+      return;
+    }
     if (this.#upstreamHead === undefined) this.#upstreamHead = buildUpstreamHead(this, this.#route!, host, this.#shared.config.http1);
     this.#pool = http1PoolFor(this.#shared.clusterManager, host, this.#snapshot!.config, this.#shared.logger);
     this.#pending = this.#pool.acquire(this, this.#retried ? RETRY_ACQUIRE : undefined);
@@ -270,6 +292,19 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
     if (this.#requestEnded) this.#writeEnd();
   }
 
+  /** H2UpstreamEvents: the stream exists; send what was held. */
+  onH2Ready(): void {
+    if (this.#stopped) return;
+    if (this.#dsReadDisabled && !this.#tunnel) { this.#dsReadDisabled = false; this.#ds.readDisable(false); }
+    const q = this.#bodyQueue;
+    if (q !== null) {
+      this.#bodyQueue = null;
+      this.#bodyQueued = 0;
+      for (const c of q) this.#writeBody(c);
+    }
+    if (this.#requestEnded) this.#writeEnd();
+  }
+
   onFailure(reason: PoolFailureReason, detail: string): void {
     this.#pending = undefined;
     if (this.#stopped) return;
@@ -278,6 +313,11 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
   }
 
   #writeBody(chunk: Buffer): void {
+    const h2 = this.#h2;
+    if (h2 !== undefined) {
+      if (!h2.write(chunk) && !this.#dsReadDisabled) { this.#dsReadDisabled = true; this.#ds.readDisable(true); }
+      return;
+    }
     const c = this.#client!;
     let ok: boolean;
     if (this.head.framing === BodyFraming.Chunked) {
@@ -291,6 +331,7 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
   }
 
   #writeEnd(): void {
+    if (this.#h2 !== undefined) { this.#h2.end(this.#requestTrailers); return; }
     if (this.head.framing === BodyFraming.Chunked) this.#client!.write(encodeLastChunk(this.#requestTrailers));
   }
 
@@ -305,7 +346,7 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
       this.#localReply(413, ResponseFlag.None, 'request body too large', true);
       return;
     }
-    if (this.#client !== undefined) { this.#writeBody(chunk); return; }
+    if (this.#client !== undefined || this.#h2?.ready === true) { this.#writeBody(chunk); return; }
     (this.#bodyQueue ??= []).push(Buffer.from(chunk)); // the parser's view is only valid during the call
     this.#bodyQueued += chunk.length;
     if (this.#bodyQueued > BUFFER_BEFORE_UPSTREAM_BYTES && !this.#dsReadDisabled) {
@@ -321,7 +362,7 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
   onEnd(): void {
     this.#requestEnded = true;
     if (this.#stopped) return;
-    if (this.#client !== undefined) this.#writeEnd();
+    if (this.#client !== undefined || this.#h2?.ready === true) this.#writeEnd();
   }
 
   /** Client bytes after the upgrade. */
@@ -366,12 +407,12 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
 
   /** The client drained: resume reading the upstream. */
   onWritable(): void {
-    if (this.#usReadDisabled) { this.#usReadDisabled = false; this.#client?.connection.readDisable(false); }
+    if (this.#usReadDisabled) { this.#usReadDisabled = false; this.#client?.connection.readDisable(false); this.#h2?.readDisable(false); }
   }
 
   /** The upstream drained: resume reading the client. */
   onUpstreamWritable(): void {
-    if (this.#dsReadDisabled && this.#client !== undefined) { this.#dsReadDisabled = false; this.#ds.readDisable(false); }
+    if (this.#dsReadDisabled && (this.#client !== undefined || this.#h2 !== undefined)) { this.#dsReadDisabled = false; this.#ds.readDisable(false); }
   }
 
   // ── ClientStreamEvents (the upstream side) ────────────────────────────────────────────────────
@@ -397,7 +438,8 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
       this.#ds.acceptUpgrade();
       return;
     }
-    const bodyless = this.head.method === 'HEAD' || status === 204 || status === 304;
+    // An HTTP/2 response that ended with its headers (gRPC trailers-only) stays headers-only downstream.
+    const bodyless = this.head.method === 'HEAD' || status === 204 || status === 304 || (uh.framing === BodyFraming.None && this.#ds.protocol === 'HTTP/2');
     const length = uh.framing === BodyFraming.Length ? uh.contentLength : uh.framing === BodyFraming.None ? 0 : -1;
     if (uh.framing === BodyFraming.None && !bodyless && !headers.has('content-length')) headers.add('content-length', '0');
     this.#ds.sendHeaders(status, uh.reason, headers.list, length, bodyless);
@@ -409,6 +451,7 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
     if (!this.#ds.sendData(chunk) && !this.#usReadDisabled) {
       this.#usReadDisabled = true;
       this.#client?.connection.readDisable(true);
+      this.#h2?.readDisable(true);
     }
   }
 
@@ -419,6 +462,12 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
 
   onResponseEnd(reusable: boolean): void {
     if (this.#stopped) return;
+    if (this.#h2 !== undefined) {
+      this.#h2 = undefined;
+      this.#ds.sendEnd(this.#responseTrailers);
+      this.#finish();
+      return;
+    }
     const handle = this.#handle;
     this.#handle = undefined;
     this.#client = undefined;
@@ -441,6 +490,27 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
 
   onUpstreamReset(reason: string): void {
     if (this.#stopped) return;
+    if (this.#h2 !== undefined) {
+      const h2 = this.#h2;
+      this.#h2 = undefined;
+      // A refused stream (above an upstream GOAWAY's last stream id, or REFUSED_STREAM) never reached the
+      // application: it is sent again on a new session, once, when its body can be replayed.
+      if (reason === 'refused' && !this.#responseStarted && !this.#retried && h2.responseBytes === 0 && this.head.framing === BodyFraming.None) {
+        this.#retried = true;
+        this.#phase = Phase.Upstream;
+        this.#run();
+        return;
+      }
+      if (this.#responseStarted) {
+        this.#responseFlag = ResponseFlag.UpstreamConnectionTermination;
+        this.#ds.reset('upstream_reset_after_headers');
+        this.#finish();
+        return;
+      }
+      const connectFailure = reason !== 'refused' && !reason.startsWith('rst_stream_') && reason !== 'upstream_closed';
+      this.#localReply(503, connectFailure ? ResponseFlag.UpstreamConnectionFailure : ResponseFlag.UpstreamConnectionTermination, `upstream ${connectFailure ? 'connect error' : 'reset before response headers'}: ${reason}`);
+      return;
+    }
     const handle = this.#handle;
     const client = this.#client;
     this.#releaseBroken();
@@ -474,6 +544,9 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
     let timeout = g ?? (r !== undefined && r.timeoutMs > 0 ? r.timeoutMs : this.#shared.config.http1.defaultTimeoutMs);
     const t = headerMs(this.headers.get('x-mosn-try-timeout'));
     if (t !== undefined && t > 0 && (timeout === 0 || t < timeout)) timeout = t;
+    // gRPC: the call's own deadline when it is the smaller.
+    const grpc = grpcTimeoutMs(this.headers.get('grpc-timeout'));
+    if (grpc !== undefined && (timeout === 0 || grpc < timeout)) timeout = grpc;
     this.#deadlineAt = timeout > 0 ? this.startMs + timeout : 0;
     this.#schedule();
   }
@@ -527,9 +600,20 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
     this.#abortUpstream();
     if (this.#ds.headersSent) { this.#ds.reset('local_reply_after_headers'); this.#finish(); return; }
     this.#shared.stats.localReplies.inc();
+    if (this.#isGrpc()) {
+      // gRPC clients read errors from grpc-status: a trailers-only response (HTTP 200, headers with END_STREAM).
+      this.#ds.sendHeaders(200, '', ['content-type', 'application/grpc', 'grpc-status', String(grpcStatusOf(status, flag)), 'grpc-message', grpcPercentEncode(localReplyBody(message, flag).trim())], 0, true);
+      this.#finish();
+      return;
+    }
     if (!this.#requestEnded) close = true; // the rest of the request body is not read: the framing is lost
     this.#ds.localReply(status, localReplyBody(message, flag), undefined, close);
     this.#finish();
+  }
+
+  #isGrpc(): boolean {
+    const ct = this.headers.get('content-type');
+    return ct !== undefined && ct.startsWith('application/grpc');
   }
 
   #directReply(status: number, body: string, location: string | undefined): void {
@@ -557,6 +641,9 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
   }
 
   #releaseBroken(): void {
+    const h2 = this.#h2;
+    this.#h2 = undefined;
+    h2?.cancel();
     const handle = this.#handle;
     const client = this.#client;
     this.#handle = undefined;
@@ -669,6 +756,43 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, Poo
 
 /** A keep-alive race retry goes out on a connection opened for it (never another idle one). */
 const RETRY_ACQUIRE = Object.freeze({ newConnection: true });
+
+/** gRPC `grpc-timeout`: digits + unit (H M S m u n) → ms (rounded up); undefined when absent or malformed. */
+export function grpcTimeoutMs(v: string | undefined): number | undefined {
+  if (v === undefined || v.length < 2 || v.length > 9) return undefined;
+  const n = Number(v.slice(0, -1));
+  if (!Number.isInteger(n) || n < 0) return undefined;
+  switch (v[v.length - 1]) {
+    case 'H': return n * 3_600_000;
+    case 'M': return n * 60_000;
+    case 'S': return n * 1000;
+    case 'm': return n;
+    case 'u': return Math.ceil(n / 1000);
+    case 'n': return Math.ceil(n / 1_000_000);
+    default: return undefined;
+  }
+}
+
+/** gRPC's percent-encoding of grpc-message: bytes outside 0x20–0x7E, and '%', as %XX of their UTF-8. */
+export function grpcPercentEncode(text: string): string {
+  let out = '';
+  for (const b of Buffer.from(text, 'utf8')) out += b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  return out;
+}
+
+/** The gRPC status of a local reply (Envoy's mapping; timeouts are DEADLINE_EXCEEDED). */
+export function grpcStatusOf(httpStatus: number, flag: string): number {
+  if (flag === ResponseFlag.UpstreamRequestTimeout || httpStatus === 504 || httpStatus === 408) return 4; // DEADLINE_EXCEEDED
+  switch (httpStatus) {
+    case 400: return 13; // INTERNAL
+    case 401: return 16; // UNAUTHENTICATED
+    case 403: return 7; // PERMISSION_DENIED
+    case 404: return 12; // UNIMPLEMENTED
+    case 413: return 8; // RESOURCE_EXHAUSTED
+    case 429: case 502: case 503: return 14; // UNAVAILABLE
+    default: return 2; // UNKNOWN
+  }
+}
 
 function headerMs(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;

@@ -27,7 +27,23 @@ export interface UpstreamHeadInput extends RouteRequest, VariableSource {
   readonly tunnel: boolean;
 }
 
+/** The request as it goes upstream, before encoding: method, target and headers (no framing fields). */
+export interface UpstreamRequestParts {
+  readonly method: string;
+  readonly target: string;
+  readonly headers: FlatHeaders;
+}
+
 export function buildUpstreamHead(req: UpstreamHeadInput, route: RouteMatch, host: Host, opts: ProxyHttp1Options): Buffer {
+  const p = upstreamRequestParts(req, route, host, opts);
+  const h = req.head;
+  if (req.tunnel) p.headers.add('Connection', 'upgrade');
+  else if (h.framing === BodyFraming.Chunked) p.headers.add('Transfer-Encoding', 'chunked');
+  return encodeRequestHead(p.method, p.target, p.headers.list);
+}
+
+/** Hop-by-hop fields removed, rewrites, X-Forwarded-*, x-request-id and the route's request headers applied. */
+export function upstreamRequestParts(req: UpstreamHeadInput, route: RouteMatch, host: Host, opts: ProxyHttp1Options): UpstreamRequestParts {
   const h = req.head;
   const list = stripHopByHop(h.headers, req.tunnel ? UPGRADE_KEEP : undefined);
   const headers = list === h.headers ? req.headers : new FlatHeaders(list);
@@ -45,10 +61,8 @@ export function buildUpstreamHead(req: UpstreamHeadInput, route: RouteMatch, hos
   headers.set('x-forwarded-proto', 'http');
   if (opts.generateRequestId && !headers.has('x-request-id')) headers.add('x-request-id', crypto.randomUUID());
   route.applyRequestHeaders(headers, req);
-  if (req.tunnel) headers.add('Connection', 'upgrade');
-  else if (h.framing === BodyFraming.Chunked) headers.add('Transfer-Encoding', 'chunked');
   const target = req.query === '' ? path : `${path}?${req.query}`;
-  return encodeRequestHead(h.method, target, headers.list);
+  return { method: h.method, target, headers };
 }
 
 /** Every token of the request's `Upgrade` is a configured type (never h2c): the request is tunnelled. */
