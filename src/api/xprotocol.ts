@@ -96,4 +96,20 @@ export interface XProtocolCodec {
   statusToHttp(status: number): number;
   /** A GoAway frame for graceful shutdown (undefined: the protocol has none). */
   encodeGoAway?(): Buffer;
+  /**
+   * Protocol conversion (MOSN's `transcoder`, e.g. HTTP → Bolt): a request frame from HTTP-like parts.
+   * Undefined: the protocol cannot be a conversion target.
+   */
+  encodeRequest?(parts: XRequestParts): Buffer;
+  /** Protocol conversion: the content (payload) of a decoded frame, as the protocol carries it. */
+  contentOf?(frame: XFrame): Buffer;
+}
+
+/** A request built by conversion: header pairs go to the protocol's header map, content untouched. */
+export interface XRequestParts {
+  readonly requestId: number;
+  readonly headers: readonly (readonly [string, string])[];
+  readonly content: Buffer;
+  /** 0 = none. */
+  readonly timeoutMs: number;
 }

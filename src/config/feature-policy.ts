@@ -123,7 +123,7 @@ export const FILTER_RULES: readonly FilterRule[] = [
   { position: 'network_filter', type: 'udp_proxy', feature: 'UDP proxying (network filter udp_proxy)', action: 'error', reason: 'it cannot be served as TCP' },
   // known MOSN filters not implemented yet: skipped with a warning, as MOSN skips unknown filters
   ...(['fault_inject', 'grpc', 'tunnel'] as const).map((type) => ({ position: 'network_filter' as const, type, feature: `network filter ${type}`, action: 'warn' as const })),
-  ...(['fault', 'gzip', 'mirror', 'dsl', 'fault_tolerance', 'header_to_metadata', 'transcoder', 'dubbo_stream', 'grpc_metric', 'proxywasm', 'seata', 'istio.stats', 'mixer'] as const)
+  ...(['fault', 'gzip', 'mirror', 'dsl', 'fault_tolerance', 'header_to_metadata', 'dubbo_stream', 'grpc_metric', 'proxywasm', 'seata', 'istio.stats', 'mixer'] as const)
     .map((type) => ({ position: 'stream_filter' as const, type, feature: `stream filter ${type}`, action: 'warn' as const })),
   { position: 'listener_filter', type: 'original_dst', feature: 'listener filter original_dst', action: 'warn' },
 ];

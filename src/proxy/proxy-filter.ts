@@ -209,6 +209,7 @@ export function createProxyFilterFactory(xcodecs: Registry<XProtocolCodec>): Net
         stats: { requestTotal: scope.counter('request_total'), requestActive, localReplies: scope.counter('request_local_reply') },
         deadlines: new StreamDeadlines(),
         onStreamDone(): void { requestActive.dec(); },
+        xprotocolCodecs: xcodecs,
       };
       const owner = new ProxyStreamOwner(shared);
       const options: Http1ServerOptions = { limits: downstreamLimits, requestHeadersTimeoutMs: h.requestHeadersTimeoutMs };

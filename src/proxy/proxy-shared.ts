@@ -2,6 +2,7 @@
  * Proxy layer: what every stream of one listener's `proxy` filter shares, built once per listener
  * apply by the filter factory (config, limits, services, stats), so a stream holds one reference.
  */
+import type { XProtocolCodec } from '../api/xprotocol.js';
 import type { RouterConfigSource, StreamFilterCreator } from '../api/extension.js';
 import type { AccessLogSink, Counter, Gauge, Logger } from '../api/observability.js';
 import type { ClusterManager } from '../api/upstream.js';
@@ -29,4 +30,6 @@ export interface ProxyShared {
   readonly deadlines: StreamDeadlines;
   /** A stream finished (stats). */
   onStreamDone(stream: unknown): void;
+  /** XProtocol codecs by name: conversion targets (transcoder, route upstream_protocol "bolt"). */
+  readonly xprotocolCodecs?: { get(name: string): XProtocolCodec | undefined };
 }

@@ -14,6 +14,7 @@ import { SimpleClusterTypeFactory } from '../extensions/cluster-types/simple/sim
 import { StrictDnsClusterTypeFactory } from '../extensions/cluster-types/strict-dns/strict-dns.js';
 import { BoltCodec, BoltV2Codec } from '../extensions/codecs/bolt/bolt.js';
 import { DubboCodec } from '../extensions/codecs/dubbo/dubbo.js';
+import { TranscoderFilterFactory } from '../extensions/stream-filters/transcoder/transcoder.js';
 
 export function registerBuiltins(r: Registries): void {
   // XProtocol codecs first: the proxy filter serves the registered ones.
@@ -21,6 +22,7 @@ export function registerBuiltins(r: Registries): void {
   r.xprotocolCodecs.register(BoltV2Codec);
   r.xprotocolCodecs.register(DubboCodec);
   r.networkFilters.register(createProxyFilterFactory(r.xprotocolCodecs));
+  r.streamFilters.register(TranscoderFilterFactory);
   r.networkFilters.register(TcpProxyFilterFactory);
   r.networkFilters.register(ConnectionManagerFilterFactory);
   r.lbPolicies.register(RandomLoadBalancerFactory);

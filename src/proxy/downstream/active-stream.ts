@@ -38,6 +38,9 @@ import { ChainResult, StreamFilterChain, type FilterChainOwner } from './stream-
 import { buildUpstreamHead, upgradeAllowed, upstreamRequestParts, UPGRADE_KEEP, type UpstreamHeadInput } from './upstream-head.js';
 import { h2RequestHeaders, Http2UpstreamRequest, type H2UpstreamEvents } from './h2-upstream.js';
 import { http2PoolFor } from '../../upstream/conn-pool/http2-session-pool.js';
+import { XFrameKind, type XFrame, type XProtocolCodec } from '../../api/xprotocol.js';
+import type { XClientConnection, XResponseHandler } from '../../stream/xprotocol/x-client-connection.js';
+import { xClientFor } from '../xprotocol/x-upstreams.js';
 import type { DeadlineClient } from '../stream-deadlines.js';
 
 const Phase = {
@@ -243,17 +246,92 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, H2U
   }
 
   // ── upstream request ──────────────────────────────────────────────────────────────────────────
-  /** MOSN: the route's `upstream_protocol`, else the downstream's. */
-  #upstreamIsHttp2(): boolean {
+  /**
+   * MOSN: the `upstream_protocol` variable (set by a stream filter such as the transcoder), else the
+   * route's `upstream_protocol`, else the downstream's protocol.
+   */
+  #upstreamProtocol(): string {
+    const v = this.#variables?.get('upstream_protocol');
+    if (v !== undefined && v !== '') return v;
     const p = this.#route?.upstreamProtocol ?? '';
-    if (p === 'Http2') return true;
-    if (p === 'Http1') return false;
-    return this.#ds.protocol === 'HTTP/2';
+    if (p !== '') return p;
+    return this.#ds.protocol === 'HTTP/2' ? 'Http2' : 'Http1';
+  }
+
+  #upstreamIsHttp2(): boolean { return this.#upstreamProtocol() === 'Http2'; }
+
+  // ── conversion to an RPC protocol (MOSN transcoder http2bolt) ─────────────────────────────────
+  #xCodec: XProtocolCodec | undefined;
+  #xClient: XClientConnection | undefined;
+  #xId = -1;
+
+  /** The request is whole (RPC frames carry whole bodies): encode it and send it as one frame. */
+  #startXUpstream(codec: XProtocolCodec): void {
+    this.#xCodec = codec;
+    if (!this.#requestEnded) {
+      // onEnd sends it; the body is read to its end (it may have been paused while no upstream was chosen).
+      if (this.#dsReadDisabled) { this.#dsReadDisabled = false; this.#ds.readDisable(false); }
+      return;
+    }
+    const q = this.#bodyQueue;
+    this.#bodyQueue = null;
+    this.#bodyQueued = 0;
+    const content = q === null ? Buffer.alloc(0) : q.length === 1 ? q[0]! : Buffer.concat(q);
+    const pairs: [string, string][] = [];
+    const list = this.headers.list;
+    for (let i = 0; i + 1 < list.length; i += 2) pairs.push([list[i]!, list[i + 1]!]);
+    const timeoutMs = this.#deadlineAt > 0 ? Math.max(1, this.#deadlineAt - Date.now()) : 0;
+    const bytes = codec.encodeRequest!({ requestId: 0, headers: pairs, content, timeoutMs });
+    const decoded = codec.decode(bytes, 0, { maxFrameBytes: Number.MAX_SAFE_INTEGER });
+    if (decoded.kind !== 0) { this.#localReply(500, ResponseFlag.None, `${codec.name} request could not be built`); return; }
+    const host = this.#upstreamHost!;
+    if (!this.#hostCounted) { this.#hostCounted = true; host.activeRequests++; }
+    const client = xClientFor(this.#shared.clusterManager, host, this.#snapshot!.config, codec);
+    this.#xClient = client;
+    const handler: XResponseHandler = { onResponse: (f) => this.#onXResponse(f), onReset: (r) => this.#onXReset(r) };
+    this.#xId = client.request(decoded.frame, handler);
+    if (this.#xId < 0) this.#localReply(503, ResponseFlag.UpstreamConnectionFailure, 'upstream connection unusable');
+  }
+
+  /** MOSN http2bolt response: every header-map entry becomes a header, status 200 (500 when not success), the content the body. */
+  #onXResponse(frame: XFrame): void {
+    if (this.#stopped || frame.kind !== XFrameKind.Response) return;
+    this.#xClient = undefined;
+    this.#responseStarted = true;
+    const codec = this.#xCodec!;
+    const body = codec.contentOf?.(frame) ?? Buffer.alloc(0);
+    const headers = new FlatHeaders([]);
+    for (const [k, v] of frame.headers) headers.add(k, v);
+    headers.set('content-length', String(body.length));
+    const status = codec.statusToHttp(frame.status) === 200 ? 200 : 500;
+    this.#route?.applyResponseHeaders(headers, this);
+    this.#runSenders(headers);
+    const bodyless = this.head.method === 'HEAD';
+    this.#ds.sendHeaders(status, '', headers.list, body.length, bodyless);
+    if (!bodyless && body.length > 0) this.#ds.sendData(body);
+    this.#ds.sendEnd();
+    this.#finish();
+  }
+
+  #onXReset(reason: string): void {
+    if (this.#stopped) return;
+    this.#xClient = undefined;
+    this.#localReply(503, ResponseFlag.UpstreamConnectionFailure, `upstream reset: ${reason}`);
   }
 
   #startUpstream(): void {
     const host = this.#upstreamHost!;
-    if (!this.#tunnel && this.#upstreamIsHttp2()) {
+    const proto = this.#upstreamProtocol();
+    if (proto !== 'Http1' && proto !== 'Http2') {
+      const codec = this.#shared.xprotocolCodecs?.get(proto);
+      if (codec === undefined || codec.encodeRequest === undefined) {
+        this.#localReply(502, ResponseFlag.None, `upstream protocol "${proto}" cannot be converted to`);
+        return;
+      }
+      this.#startXUpstream(codec);
+      return;
+    }
+    if (!this.#tunnel && proto === 'Http2') {
       const parts = upstreamRequestParts(this, this.#route!, host, this.#shared.config.http1);
       const authority = parts.headers.get('host') ?? this.host;
       const headers = h2RequestHeaders(parts.method, parts.target, authority, 'http', parts.headers.list);
@@ -349,6 +427,11 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, H2U
     if (this.#client !== undefined || this.#h2?.ready === true) { this.#writeBody(chunk); return; }
     (this.#bodyQueue ??= []).push(Buffer.from(chunk)); // the parser's view is only valid during the call
     this.#bodyQueued += chunk.length;
+    if (this.#xCodec !== undefined) {
+      // Conversion to an RPC frame needs the whole body: read on, up to the protocol's frame size.
+      if (this.#bodyQueued > this.#xCodec.defaultMaxFrameBytes) this.#localReply(413, ResponseFlag.None, 'request body too large for the upstream protocol', true);
+      return;
+    }
     if (this.#bodyQueued > BUFFER_BEFORE_UPSTREAM_BYTES && !this.#dsReadDisabled) {
       this.#dsReadDisabled = true;
       this.#ds.readDisable(true);
@@ -362,6 +445,7 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, H2U
   onEnd(): void {
     this.#requestEnded = true;
     if (this.#stopped) return;
+    if (this.#xCodec !== undefined && this.#xClient === undefined && this.#xId < 0) { this.#startXUpstream(this.#xCodec); return; }
     if (this.#client !== undefined || this.#h2?.ready === true) this.#writeEnd();
   }
 
@@ -641,6 +725,7 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, H2U
   }
 
   #releaseBroken(): void {
+    if (this.#xClient !== undefined && this.#xId >= 0) { this.#xClient.cancel(this.#xId); this.#xClient = undefined; }
     const h2 = this.#h2;
     this.#h2 = undefined;
     h2?.cancel();

@@ -21,7 +21,7 @@
  */
 import { crc32 } from 'node:zlib';
 import { DetectResult } from '../../../api/protocol.js';
-import { XFrameKind, XLocalStatus, type XCodecLimits, type XDecodeResult, type XFrame, type XProtocolCodec } from '../../../api/xprotocol.js';
+import { XFrameKind, XLocalStatus, type XCodecLimits, type XDecodeResult, type XFrame, type XProtocolCodec, type XRequestParts } from '../../../api/xprotocol.js';
 
 export const BOLT_V1 = 0x01;
 export const BOLT_V2 = 0x02;
@@ -441,8 +441,22 @@ function makeCodec(name: string, version: 1 | 2): XProtocolCodec {
     encodeGoAway(): Buffer {
       return encodeBolt({ version, type: BoltType.Request, cmdCode: BoltCmdCode.GoAway, requestId: 0, timeoutMs: -1 });
     },
+    // MOSN http2bolt: every HTTP header becomes a header-map entry, the body the content (class SofaRequest).
+    encodeRequest(parts: XRequestParts): Buffer {
+      return encodeBolt({
+        version, type: BoltType.Request, cmdCode: BoltCmdCode.Request, requestId: parts.requestId,
+        timeoutMs: parts.timeoutMs > 0 ? parts.timeoutMs : -1, className: SOFA_REQUEST_CLASS,
+        headers: new Map(parts.headers as [string, string][]), content: parts.content,
+      });
+    },
+    contentOf(frame: XFrame): Buffer {
+      return boltFrameParts(frame.bytes).content;
+    },
   };
 }
+
+/** The class name SOFARPC puts on its requests (MOSN's NewRpcRequest). */
+export const SOFA_REQUEST_CLASS = 'com.alipay.sofa.rpc.core.request.SofaRequest';
 
 export const BoltCodec: XProtocolCodec = makeCodec('bolt', 1);
 export const BoltV2Codec: XProtocolCodec = makeCodec('boltv2', 2);
