@@ -223,7 +223,8 @@ export class ClusterManagerImpl implements ClusterManager {
     hostStats.total.inc();
     clusterStats.active.inc();
     hostStats.active.inc();
-    const onClose = (_c: SocketConnection, event: ConnectionEvent): void => {
+    const onClose = (c: SocketConnection, event: ConnectionEvent): void => {
+      this.#live.delete(c);
       clusterStats.active.dec();
       hostStats.active.dec();
       if (event === ConnectionEvent.ConnectFailed) {
@@ -246,6 +247,7 @@ export class ClusterManagerImpl implements ClusterManager {
       bytesWrittenCounters: [clusterStats.bytesWrite, hostStats.bytesWrite],
       onClose,
     });
+    this.#live.add(conn);
     if (tls !== undefined) {
       const target = host.address.kind === 'tcp' ? host.address.host : '';
       conn.socketForSession()?.once('session', (session: Buffer) => tls.rememberSession(target, host.hostname, session));
@@ -253,9 +255,13 @@ export class ClusterManagerImpl implements ClusterManager {
     return conn;
   }
 
-  /** Stops every cluster's discovery and certificate watch (process stop). */
+  /** Upstream connections open now (closed with the process). */
+  readonly #live = new Set<SocketConnection>();
+
+  /** Stops every cluster's discovery and certificate watch, and closes every upstream connection (process stop). */
   close(): void {
     for (const c of this.#clusters.values()) { c.stopDiscovery(); c.tls?.close(); }
+    for (const c of [...this.#live]) c.close('now', 'shutdown');
   }
 
   #handleFor(name: string): MutableClusterHandle {

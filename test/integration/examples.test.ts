@@ -18,6 +18,7 @@ import { BoltStatus } from '../../src/extensions/codecs/bolt/bolt.js';
 import { DubboCodec, DubboStatus, dubboValueBody, encodeDubboRequest, encodeDubboResponse } from '../../src/extensions/codecs/dubbo/dubbo.js';
 import { boltClient, boltContent, startBoltServer } from '../fakes/bolt-peer.js';
 import { execFileSync } from 'node:child_process';
+import grpc from '@grpc/grpc-js';
 import { startOrigin, tlsGet } from '../fakes/tls-peers.js';
 import { rawRequest } from '../fakes/scripted-origin.js';
 
@@ -567,3 +568,52 @@ test('examples/tls: SNI certificates, inspector, mTLS with the peer id in the ac
   }
 });
 
+
+test('examples/grpc: gRPC unary and streaming over h2c, UNAVAILABLE when the upstream is down, HTTP/1 conversion', async () => {
+  const ex = await prepare('grpc', 'config.json');
+  const id = (b: Buffer): Buffer => b;
+  const def = {
+    sayHello: { path: '/helloworld.Greeter/SayHello', requestStream: false, responseStream: false, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id },
+    chat: { path: '/helloworld.Greeter/Chat', requestStream: true, responseStream: true, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id },
+  } as const;
+  const server = new grpc.Server();
+  server.addService(def as unknown as grpc.ServiceDefinition, {
+    sayHello: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, Buffer.concat([Buffer.from('hello '), call.request])),
+    chat: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => { call.on('data', (d: Buffer) => call.write(d)); call.on('end', () => call.end()); },
+  });
+  await new Promise<void>((resolve, reject) => server.bindAsync(`127.0.0.1:${ex.port(50051)}`, grpc.ServerCredentials.createInsecure(), (e) => (e ? reject(e) : resolve())));
+  const legacy = await startOrigin('legacy', undefined, ex.port(8080));
+  let skiff: SkiffProcess | undefined;
+  const Client = grpc.makeGenericClientConstructor(def as unknown as grpc.ServiceDefinition, 'Greeter');
+  let client: grpc.Client | undefined;
+  try {
+    skiff = await SkiffProcess.start(ex.path);
+    await validates(ex.path);
+    const port = await skiff.waitForListener('grpc_ingress');
+    client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    const c = client as unknown as Record<string, (...a: unknown[]) => unknown>;
+    const unary = (msg: string): Promise<{ code: number; text: string }> => new Promise((resolve) => {
+      c['sayHello']!(Buffer.from(msg), (err: grpc.ServiceError | null, v: Buffer) => resolve(err ? { code: err.code, text: err.details } : { code: 0, text: v.toString() }));
+    });
+    assert.deepEqual(await unary('skiff'), { code: 0, text: 'hello skiff' });
+    const stream = c['chat']!() as grpc.ClientDuplexStream<Buffer, Buffer>;
+    const got: string[] = [];
+    stream.on('data', (d: Buffer) => got.push(d.toString()));
+    for (let i = 0; i < 100; i++) stream.write(Buffer.from(`m${i}`));
+    stream.end();
+    await new Promise((r) => stream.on('end', r));
+    assert.equal(got.length, 100);
+    assert.equal(got[99], 'm99');
+    const legacyReply = await rawRequest(port, 'GET /legacy/x HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.equal(legacyReply.body.toString(), 'legacy');
+    server.forceShutdown();
+    const down = await unary('again');
+    assert.equal(down.code, grpc.status.UNAVAILABLE, down.text);
+  } finally {
+    client?.close();
+    server.forceShutdown();
+    await skiff?.stop();
+    await legacy.close();
+    ex.cleanup();
+  }
+});
