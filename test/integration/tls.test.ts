@@ -288,3 +288,45 @@ test('session resumption: a ticket from one Skiff process (or worker) resumes on
     await b.close();
   }
 });
+
+test('h2 over TLS: ALPN h2 picks HTTP/2 on a listener serving Http1 and Http2; upstream HTTP/2 over the cluster TLS (ALPN h2)', async () => {
+  const http2 = await import('node:http2');
+  const h2origin = http2.createSecureServer({ cert: pki.server.chainPem, key: pki.server.keyPem });
+  h2origin.on('stream', (st, h) => { st.respond({ ':status': 200 }); st.end(`h2origin ${String(h[':path'])} ${st.session?.alpnProtocol ?? ''}`); });
+  h2origin.on('session', (sess) => { sessions.push(sess); });
+  const sessions: import('node:http2').ServerHttp2Session[] = [];
+  await new Promise<void>((r) => h2origin.listen(0, '127.0.0.1', r));
+  const doc = tlsDoc({ tls_context: serverCtx(() => pki.server, { alpn: 'h2,http/1.1' }) }, {
+    clusters: { origin: [`127.0.0.1:${plain.port}`], h2o: [`127.0.0.1:${(h2origin.address() as net.AddressInfo).port}`] },
+  });
+  const servers = doc['servers'] as Record<string, unknown>[];
+  const listener = (servers[0]!['listeners'] as Record<string, unknown>[])[0]!;
+  const proxy = ((listener['filter_chains'] as Record<string, unknown>[])[0]!['filters'] as { config: Record<string, unknown> }[])[0]!;
+  proxy.config['downstream_protocol'] = 'Http1,Http2';
+  (servers[0]!['routers'] as { virtual_hosts: unknown[] }[])[0]!.virtual_hosts = [{ name: 'a', domains: ['*'], routers: [
+    { match: { prefix: '/h2' }, route: { cluster_name: 'h2o', upstream_protocol: 'Http2' } },
+    { match: { prefix: '/' }, route: { cluster_name: 'origin', upstream_protocol: 'Http1' } },
+  ] }];
+  const clusters = (doc['cluster_manager'] as { clusters: Record<string, unknown>[] }).clusters;
+  clusters[1]!['tls_context'] = { status: true, ca_cert: pki.caA.certPath, server_name: 'localhost', alpn: 'h2' };
+  const skiff = await startSkiff(doc);
+  const client = http2.connect(`https://localhost:${skiff.port()}`, { ca: pki.caA.certPem });
+  try {
+    const get = (path: string): Promise<string> => new Promise((resolve) => {
+      const r = client.request({ ':path': path });
+      let b = '';
+      r.on('data', (d: Buffer) => { b += d.toString(); });
+      r.on('end', () => resolve(b));
+      r.on('error', (e) => resolve(`ERR ${e.message}`));
+    });
+    assert.equal(await get('/plain'), 'plain', 'h2 downstream (ALPN h2) → HTTP/1.1 upstream');
+    assert.equal(client.alpnProtocol, 'h2');
+    assert.equal(await get('/h2'), 'h2origin /h2 h2', 'h2 downstream → h2 upstream over TLS (ALPN h2)');
+    assert.equal((await tlsGet(skiff.port(), { ...trustA(), ALPNProtocols: ['http/1.1'] })).status, 200, 'HTTP/1.1 clients on the same TLS port');
+  } finally {
+    client.close();
+    await skiff.close();
+    for (const s of sessions) s.destroy();
+    await new Promise<void>((r) => h2origin.close(() => r()));
+  }
+});
