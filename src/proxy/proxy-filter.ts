@@ -223,7 +223,8 @@ export function createProxyFilterFactory(xcodecs: Registry<XProtocolCodec>): Net
           const engine = new Http2ServerEngine(owner, {
             maxConcurrentStreams: config.http2.maxConcurrentStreams,
             maxHeaderListSize: config.http2.maxHeaderListSize,
-            idleTimeoutMs: 0, // the listener's connection_idle_timeout applies until the socket is handed over
+            // The listener's connection_idle_timeout, applied by the session once it owns the socket.
+            idleTimeoutMs: ctx.listener.connectionIdleTimeoutMs,
           });
           candidates.push({ alpn: 'h2', detect: detectHttp2Preface, install: (c) => engine.serve(c, Buffer.alloc(0)) });
           continue;

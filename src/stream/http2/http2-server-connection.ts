@@ -32,6 +32,22 @@ export const DEFAULT_HTTP2_SERVER_OPTIONS: Http2ServerOptions = Object.freeze({
 });
 
 const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } = http2.constants;
+/**
+ * Ends a session that nghttp2 (or Skiff) gave up on, whatever the peer does: a second for its GOAWAY to
+ * be read (closing at once would reset the connection and the peer would lose the GOAWAY), then FIN.
+ */
+function destroySoon(session: http2.Http2Session): void {
+  const s = session as http2.Http2Session & { [kCutOff]?: boolean };
+  if (s[kCutOff] === true) return;
+  s[kCutOff] = true;
+  setTimeout(() => { if (!session.destroyed) session.destroy(); }, CUT_OFF_GRACE_MS).unref();
+}
+const kCutOff = Symbol('skiff.h2.cutOff');
+const CUT_OFF_GRACE_MS = 1000;
+
+/** Client-cancelled streams tolerated per window before the connection is closed (rapid reset). */
+const MAX_CLIENT_RESETS_PER_WINDOW = 200;
+const RESET_WINDOW_MS = 1000;
 
 const NOOP_EVENTS: ServerStreamEvents = {
   onBody() {}, onTrailers() {}, onEnd() {}, onTunnelData() {}, onReset() {}, onWritable() {},
@@ -191,7 +207,7 @@ export class Http2ServerEngine {
       peerMaxConcurrentStreams: options.maxConcurrentStreams,
     });
     // Streams are dispatched per session (below); the server only creates sessions.
-    this.#server.on('sessionError', () => undefined);
+    this.#server.on('sessionError', (_err: Error, session: http2.ServerHttp2Session) => destroySoon(session));
     this.#server.on('timeout', () => undefined);
     this.#idleTimeoutMs = options.idleTimeoutMs;
   }
@@ -248,9 +264,17 @@ export class Http2ServerConnection implements ReadFilter, ConnectionCallbacks {
   /** @internal The engine created our session. */
   bind(session: http2.ServerHttp2Session, owner: DownstreamOwner, idleTimeoutMs: number): void {
     this.#session = session;
-    if (idleTimeoutMs > 0) session.setTimeout(idleTimeoutMs, () => session.close());
-    session.on('error', () => undefined);
+    if (idleTimeoutMs > 0) session.setTimeout(idleTimeoutMs, () => session.destroy());
+    // A session error (nghttp2 gave up on the peer: flood limits, protocol errors) ends the connection,
+    // once its GOAWAY had a moment to leave.
+    session.on('error', () => destroySoon(session));
+    session.on('frameError', (_type: number, _code: number, id: number) => { if (id === 0) destroySoon(session); });
+    // nghttp2 ends a flooding peer's session with GOAWAY but leaves the socket open: close it after it.
+    session.on('close', () => { if (!this.connection.closed) this.connection.close('flush', 'h2_session_closed'); });
     session.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number) => {
+      // Rapid reset (CVE-2023-44487): streams the client cancels before their response count against it;
+      // too many in a second closes the connection (nghttp2's own limit only sends GOAWAY).
+      stream.once('aborted', () => this.#onClientReset(session));
       const method = String(headers[':method'] ?? '');
       const path = String(headers[':path'] ?? '');
       const authority = String(headers[':authority'] ?? headers['host'] ?? '');
@@ -269,6 +293,20 @@ export class Http2ServerConnection implements ReadFilter, ConnectionCallbacks {
       s.start();
     });
     if (this.#draining) session.goaway();
+  }
+
+  #cutOff = false;
+  #resetWindowStart = 0;
+  #resetsInWindow = 0;
+
+  #onClientReset(session: http2.ServerHttp2Session): void {
+    const now = Date.now();
+    if (now - this.#resetWindowStart > RESET_WINDOW_MS) { this.#resetWindowStart = now; this.#resetsInWindow = 0; }
+    if (++this.#resetsInWindow > MAX_CLIENT_RESETS_PER_WINDOW && !session.destroyed && !this.#cutOff) {
+      this.#cutOff = true;
+      try { session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM); } catch { /* closed */ }
+      destroySoon(session);
+    }
   }
 
   /** Graceful drain: GOAWAY; the connection closes once its streams finish. */
