@@ -76,7 +76,10 @@ out.push(`Skiff ("${ours}"): h1 ${kps(o.rps)} req/s, ${f1(o.cpu)} µs CPU/req (4
 out.push('');
 out.push('Ratios Skiff / peer (CPU, latency, memory: lower is better for Skiff; req/s: higher is better):');
 out.push('');
-const head = ['peer', 'h1 req/s', 'CPU µs/req (h1)', '4 KiB req/s', 'CPU µs/req (4 KiB)', 'added p50', 'added p99', 'idle B/conn', 'peak RSS'];
+const h2rps = med(ours, 'h2', 'rps');
+const h2cpu = med(ours, 'h2', 'cpu_us_per_req');
+if (Number.isFinite(h2rps)) out.push(`HTTP/2 (h2load -c50 -m10, h2c → HTTP/1.1): ${kps(h2rps)} req/s, ${f1(h2cpu)} µs CPU/req`, '');
+const head = ['peer', 'h1 req/s', 'CPU µs/req (h1)', '4 KiB req/s', 'CPU µs/req (4 KiB)', 'added p50', 'added p99', 'idle B/conn', 'peak RSS', 'h2 req/s', 'CPU µs/req (h2)'];
 out.push(`| ${head.join(' | ')} |`);
 out.push(`|${head.map(() => '---').join('|')}|`);
 for (const p of peers) {
@@ -92,6 +95,8 @@ for (const p of peers) {
     isDirect ? '(base)' : r2(o.a99, added(p, 'p99_us')),
     r2(o.idle, med(p, 'idle', 'bytes_per_conn')),
     isDirect ? '—' : r2(o.rss, med(p, 'mem', 'peak_rss_kb')),
+    r2(h2rps, med(p, 'h2', 'rps')),
+    isDirect ? '—' : r2(h2cpu, med(p, 'h2', 'cpu_us_per_req')),
   ].join(' | ')} |`);
 }
 

@@ -5,6 +5,7 @@
 #   npm run bench                          HTTP/1.1 L7 proxy (bench/skiff-l7.json) vs direct, nginx, haproxy,
 #                                          node http-proxy, fastify; phases h1,4k,lat,idle; 3 reps (~15 min)
 #   npm run bench -- --quick               smoke run (1 rep, short loads, ~2 min)
+#   npm run bench -- h2                    h2load -c50 -m10: h2c downstream → HTTP/1.1 origin (bench/skiff-h2.json) vs nginx, fastify
 #   npm run bench -- l4                    tcp_proxy (bench/skiff-l4.json) vs node-net, nginx-stream
 #   npm run bench -- --reps 5 --phases h1,lat
 #   PEERS="ours nginx" npm run bench       only these peers (direct and nginx are always added)
@@ -25,7 +26,7 @@ harness="${SKIFF_BENCH_HARNESS:-$repo/../shared/bench}"
 [[ -d "$harness/node_modules" ]] || bash "$harness/setup.sh"
 
 mode=l7
-if [[ "${1:-}" == l4 || "${1:-}" == l7 ]]; then mode=$1; shift; fi
+if [[ "${1:-}" == l4 || "${1:-}" == l7 || "${1:-}" == h2 ]]; then mode=$1; shift; fi
 
 export OURS_ENTRY="${SKIFF_ENTRY:-$repo/dist/src/main.js}" OURS_PORT=18080
 # The same V8 flags as bin/skiff and `npm start` (docs/adr/0009): Skiff is measured as it is launched.
@@ -35,6 +36,11 @@ if [[ $mode == l4 ]]; then
   export OURS_CONFIG="$repo/bench/skiff-l4.json" OURS_KIND=l4 OURS_TCP_PORT=18083
   default_phases=h1,4k,tcp,idle
   read -r -a peers <<<"${PEERS:-ours node-net nginx-stream}"
+elif [[ $mode == h2 ]]; then
+  export OURS_CONFIG="$repo/bench/skiff-h2.json" OURS_KIND=l7 OURS_H2_PORT=18082
+  unset OURS_TCP_PORT
+  default_phases=h2
+  read -r -a peers <<<"${PEERS:-ours fastify}"
 else
   export OURS_CONFIG="$repo/bench/skiff-l7.json" OURS_KIND=l7
   unset OURS_TCP_PORT OURS_H2_PORT

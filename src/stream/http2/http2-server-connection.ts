@@ -272,9 +272,10 @@ export class Http2ServerConnection implements ReadFilter, ConnectionCallbacks {
     // nghttp2 ends a flooding peer's session with GOAWAY but leaves the socket open: close it after it.
     session.on('close', () => { if (!this.connection.closed) this.connection.close('flush', 'h2_session_closed'); });
     session.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number) => {
-      // Rapid reset (CVE-2023-44487): streams the client cancels before their response count against it;
-      // too many in a second closes the connection (nghttp2's own limit only sends GOAWAY).
-      stream.once('aborted', () => this.#onClientReset(session));
+      // Rapid reset (CVE-2023-44487) and MadeYouReset: every stream that ends in RST_STREAM, sent by the
+      // client or provoked by its bad frames (a bad HPACK block, a window overflow), counts against the
+      // connection; too many in a second closes it (nghttp2's own limit only sends GOAWAY).
+      stream.once('close', () => { if (stream.rstCode !== undefined && stream.rstCode !== 0) this.#onClientReset(session); });
       const method = String(headers[':method'] ?? '');
       const path = String(headers[':path'] ?? '');
       const authority = String(headers[':authority'] ?? headers['host'] ?? '');
