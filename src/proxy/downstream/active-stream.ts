@@ -579,33 +579,34 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, H2U
       this.#h2 = undefined;
       // A refused stream (above an upstream GOAWAY's last stream id, or REFUSED_STREAM) never reached the
       // application: it is sent again on a new session, once, when its body can be replayed.
-      if (reason === 'refused' && !this.#responseStarted && !this.#retried && h2.responseBytes === 0 && this.head.framing === BodyFraming.None) {
-        this.#retried = true;
-        this.#phase = Phase.Upstream;
-        this.#run();
-        return;
-      }
-      if (this.#responseStarted) {
-        this.#responseFlag = ResponseFlag.UpstreamConnectionTermination;
-        this.#ds.reset('upstream_reset_after_headers');
-        this.#finish();
-        return;
-      }
+      if (reason === 'refused' && h2.responseBytes === 0 && this.#retryUpstream()) return;
       const connectFailure = reason !== 'refused' && !reason.startsWith('rst_stream_') && reason !== 'upstream_closed';
-      this.#localReply(503, connectFailure ? ResponseFlag.UpstreamConnectionFailure : ResponseFlag.UpstreamConnectionTermination, `upstream ${connectFailure ? 'connect error' : 'reset before response headers'}: ${reason}`);
+      if (connectFailure && !this.#responseStarted) {
+        this.#localReply(503, ResponseFlag.UpstreamConnectionFailure, `upstream connect error: ${reason}`);
+        return;
+      }
+      this.#upstreamGone(reason);
       return;
     }
     const handle = this.#handle;
     const client = this.#client;
     this.#releaseBroken();
-    if (!this.#responseStarted && !this.#retried && handle !== undefined && client !== undefined
-      && isRetryableOnReused(handle.reused, client.responseBytes, isIdempotentMethod(this.head.method))
-      && this.head.framing === BodyFraming.None) {
-      this.#retried = true;
-      this.#phase = Phase.Upstream;
-      this.#run();
-      return;
-    }
+    if (handle !== undefined && client !== undefined
+      && isRetryableOnReused(handle.reused, client.responseBytes, isIdempotentMethod(this.head.method)) && this.#retryUpstream()) return;
+    this.#upstreamGone(reason);
+  }
+
+  /** Sends the request again (once), when nothing of the response came and the body can be replayed. */
+  #retryUpstream(): boolean {
+    if (this.#responseStarted || this.#retried || this.head.framing !== BodyFraming.None) return false;
+    this.#retried = true;
+    this.#phase = Phase.Upstream;
+    this.#run();
+    return true;
+  }
+
+  /** The upstream went away mid-exchange: reset the client after headers, else a 503 (UC). */
+  #upstreamGone(reason: string): void {
     if (this.#responseStarted) {
       this.#responseFlag = ResponseFlag.UpstreamConnectionTermination;
       this.#ds.reset('upstream_reset_after_headers');
