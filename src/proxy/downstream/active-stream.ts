@@ -40,7 +40,7 @@ import { h2RequestHeaders, Http2UpstreamRequest, type H2UpstreamEvents } from '.
 import { http2PoolFor } from '../../upstream/conn-pool/http2-session-pool.js';
 import { XFrameKind, type XFrame, type XProtocolCodec } from '../../api/xprotocol.js';
 import type { XClientConnection, XResponseHandler } from '../../stream/xprotocol/x-client-connection.js';
-import { xClientFor } from '../xprotocol/x-upstreams.js';
+import { convertedResponse, sendConverted } from './x-conversion.js';
 import type { DeadlineClient } from '../stream-deadlines.js';
 
 const Phase = {
@@ -277,33 +277,26 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, H2U
     this.#bodyQueue = null;
     this.#bodyQueued = 0;
     const content = q === null ? Buffer.alloc(0) : q.length === 1 ? q[0]! : Buffer.concat(q);
-    const pairs: [string, string][] = [];
-    const list = this.headers.list;
-    for (let i = 0; i + 1 < list.length; i += 2) pairs.push([list[i]!, list[i + 1]!]);
-    const timeoutMs = this.#deadlineAt > 0 ? Math.max(1, this.#deadlineAt - Date.now()) : 0;
-    const bytes = codec.encodeRequest!({ requestId: 0, headers: pairs, content, timeoutMs });
-    const decoded = codec.decode(bytes, 0, { maxFrameBytes: Number.MAX_SAFE_INTEGER });
-    if (decoded.kind !== 0) { this.#localReply(500, ResponseFlag.None, `${codec.name} request could not be built`); return; }
     const host = this.#upstreamHost!;
     if (!this.#hostCounted) { this.#hostCounted = true; host.activeRequests++; }
-    const client = xClientFor(this.#shared.clusterManager, host, this.#snapshot!.config, codec);
-    this.#xClient = client;
+    const timeoutMs = this.#deadlineAt > 0 ? Math.max(1, this.#deadlineAt - Date.now()) : 0;
     const handler: XResponseHandler = { onResponse: (f) => this.#onXResponse(f), onReset: (r) => this.#onXReset(r) };
-    this.#xId = client.request(decoded.frame, handler);
-    if (this.#xId < 0) this.#localReply(503, ResponseFlag.UpstreamConnectionFailure, 'upstream connection unusable');
+    const sent = sendConverted(codec, this.headers.list, content, timeoutMs, this.#shared.clusterManager, host, this.#snapshot!.config, handler);
+    if (typeof sent === 'string') {
+      const unusable = sent === 'upstream connection unusable';
+      this.#localReply(unusable ? 503 : 500, unusable ? ResponseFlag.UpstreamConnectionFailure : ResponseFlag.None, sent);
+      return;
+    }
+    this.#xClient = sent.client;
+    this.#xId = sent.id;
   }
 
-  /** MOSN http2bolt response: every header-map entry becomes a header, status 200 (500 when not success), the content the body. */
+  /** MOSN http2bolt response (x-conversion.ts): header map → headers, 200/500, content → body. */
   #onXResponse(frame: XFrame): void {
     if (this.#stopped || frame.kind !== XFrameKind.Response) return;
     this.#xClient = undefined;
     this.#responseStarted = true;
-    const codec = this.#xCodec!;
-    const body = codec.contentOf?.(frame) ?? Buffer.alloc(0);
-    const headers = new FlatHeaders([]);
-    for (const [k, v] of frame.headers) headers.add(k, v);
-    headers.set('content-length', String(body.length));
-    const status = codec.statusToHttp(frame.status) === 200 ? 200 : 500;
+    const { status, headers, body } = convertedResponse(this.#xCodec!, frame);
     this.#route?.applyResponseHeaders(headers, this);
     this.#runSenders(headers);
     const bodyless = this.head.method === 'HEAD';
@@ -359,20 +352,18 @@ export class ActiveStream implements ServerStreamEvents, ClientStreamEvents, H2U
     if (!this.#hostCounted) { this.#hostCounted = true; this.#upstreamHost!.activeRequests++; }
     client.begin(this, this.head.method, this.#tunnel);
     client.write(this.#upstreamHead!);
-    // Reading resumes now; writing the queued body may pause it again (upstream backpressure).
-    if (this.#dsReadDisabled && !this.#tunnel) { this.#dsReadDisabled = false; this.#ds.readDisable(false); }
-    const q = this.#bodyQueue;
-    if (q !== null) {
-      this.#bodyQueue = null;
-      this.#bodyQueued = 0;
-      for (const c of q) this.#writeBody(c);
-    }
-    if (this.#requestEnded) this.#writeEnd();
+    this.#sendHeldBody();
   }
 
   /** H2UpstreamEvents: the stream exists; send what was held. */
   onH2Ready(): void {
     if (this.#stopped) return;
+    this.#sendHeldBody();
+  }
+
+  /** The upstream request can take the body: what was held goes out, and reading the client resumes. */
+  #sendHeldBody(): void {
+    // Reading resumes now; writing the queued body may pause it again (upstream backpressure).
     if (this.#dsReadDisabled && !this.#tunnel) { this.#dsReadDisabled = false; this.#ds.readDisable(false); }
     const q = this.#bodyQueue;
     if (q !== null) {
