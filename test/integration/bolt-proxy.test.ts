@@ -185,7 +185,7 @@ test('bolt proxy: legacy "X" + sub_protocol config, no-route reply, idle rules a
   const legacy = await startSkiff(l7Document({
     clusters: { a: [`127.0.0.1:${a.port}`] },
     virtualHosts: [{ name: 'rpc', domains: ['*'], routers: [{ match: { headers: [{ name: 'service', value: 'svc.A' }] }, route: { cluster_name: 'a' } }] }],
-    proxy: { downstream_protocol: 'X', upstream_protocol: 'SofaRpc', extend_config: { sub_protocol: 'bolt' } },
+    proxy: { downstream_protocol: 'X', upstream_protocol: 'SofaRpc', extend_config: { sub_protocol: 'bolt', bolt: { max_frame_size: 4096 } } },
     listener: { connection_idle_timeout: '400ms' },
   }));
   const auto = await startSkiff(l7Document({
@@ -201,6 +201,12 @@ test('bolt proxy: legacy "X" + sub_protocol config, no-route reply, idle rules a
     assert.equal(boltContent(await c.call(1, 'svc.A', 'hi')), 'A:hi', 'downstream_protocol "X" with sub_protocol "bolt"');
     const none = await c.call(2, 'svc.Nope', 'x');
     assert.equal(none.status, BoltStatus.NoProcessor, 'no route → NO_PROCESSOR');
+    // extend_config.bolt.max_frame_size (4096 here): a bigger frame closes its connection; a smaller one passes.
+    assert.equal(boltContent(await c.call(3, 'svc.A', 'x'.repeat(3000))).length, 3002);
+    const big = await boltClient(legacy.port());
+    big.write(request(4, 'svc.A', 'y'.repeat(5000)));
+    await big.until(() => false, 1000);
+    assert.ok(big.ended.closed, 'a frame over max_frame_size closes the connection');
 
     // A client's heartbeats keep its connection open past connection_idle_timeout; a silent one is closed.
     const beating = await boltClient(legacy.port());

@@ -330,3 +330,23 @@ test('h2 over TLS: ALPN h2 picks HTTP/2 on a listener serving Http1 and Http2; u
     await new Promise<void>((r) => h2origin.close(() => r()));
   }
 });
+
+test('cipher_suites, max_version and ecdh_curves are honoured', async () => {
+  const skiff = await startSkiff(tlsDoc({ tls_context: serverCtx(() => pki.server, { cipher_suites: 'ECDHE-ECDSA-AES256-GCM-SHA384', max_version: 'TLSv1_2', ecdh_curves: 'p384' }) }));
+  try {
+    const port = skiff.port();
+    const info = await new Promise<{ protocol: string; cipher: string; curve: string }>((resolve, reject) => {
+      const s = tlsModule.connect({ port, host: '127.0.0.1', ...trustA() }, () => {
+        const key = s.getEphemeralKeyInfo() as { name?: string } | null;
+        resolve({ protocol: s.getProtocol() ?? '', cipher: s.getCipher().name, curve: key?.name ?? '' });
+        s.destroy();
+      });
+      s.on('error', reject);
+    });
+    assert.deepEqual(info, { protocol: 'TLSv1.2', cipher: 'ECDHE-ECDSA-AES256-GCM-SHA384', curve: 'secp384r1' });
+    const other = await tlsGet(port, { ...trustA(), maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' });
+    assert.equal(other.status, 0, 'a suite outside cipher_suites is refused');
+  } finally {
+    await skiff.close();
+  }
+});
