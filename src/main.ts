@@ -108,6 +108,8 @@ async function start(args: Args): Promise<number | undefined> {
   const load = await loadConfigFile(path, { registries, strict: args.strict });
   const server = await Server.start(load, { registries, baseDir: dirname(resolve(path)), strict: args.strict, configPath: path });
   installSignalHandlers(server, { logger: server.logger });
+  // The admin graceful-stop endpoint takes the same path as SIGTERM (drain, watchdog, exit 0).
+  server.gracefulStopRequest = () => { process.emit('SIGTERM' as never); };
   return undefined; // keep running: the signal handlers end the process
 }
 

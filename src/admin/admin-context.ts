@@ -40,4 +40,6 @@ export interface AdminContext {
    */
   applyDocument(raw: unknown): Promise<ApplySummary>;
   readonly loggers: LoggerRegistry;
+  /** Starts the graceful stop SIGTERM starts (drain up to graceful_timeout, then exit 0). */
+  gracefulStop(): void;
 }

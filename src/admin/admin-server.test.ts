@@ -19,6 +19,7 @@ function fakeContext(state: { ready: boolean; draining: boolean }): AdminContext
     configDocument: () => ({ servers: [{ listeners: [] }] }),
     configVersion: () => 1,
     applyDocument: () => Promise.reject(new Error('not in this test')),
+    gracefulStop: () => { state.draining = true; },
   };
 }
 

@@ -17,5 +17,6 @@ export function createAdminContext(server: Server): AdminContext {
     configDocument: () => server.document,
     configVersion: () => server.configVersion,
     applyDocument: (raw) => server.applyDocument(raw),
+    gracefulStop: () => server.requestGracefulStop(),
   };
 }

@@ -206,6 +206,18 @@ export class Server {
     return summary;
   }
 
+  /**
+   * What an operator's graceful-stop request (admin `POST /api/v1/graceful_stop`, a Kubernetes preStop
+   * hook) runs: the process's SIGTERM path when `skiff start` installed it (drain, then exit 0), else
+   * (embedded, tests) just the drain.
+   */
+  gracefulStopRequest: (() => void) | undefined;
+
+  requestGracefulStop(): void {
+    if (this.gracefulStopRequest !== undefined) this.gracefulStopRequest();
+    else void this.stopGracefully();
+  }
+
   /** SIGTERM: stop accepting everywhere, let connections finish up to graceful_timeout, close the rest. */
   stopGracefully(): Promise<void> {
     this.#stopped ??= this.#stopGracefully();

@@ -79,3 +79,56 @@ test('SIGTERM: idle keep-alive connections close at once, an in-flight response 
     cleanup();
   }
 });
+
+test('admin POST /api/v1/graceful_stop (a preStop hook): 50 slow in-flight requests all complete, new connections are refused, exit 0 within the deadline', async () => {
+  const origin = await startUpstream((s) => {
+    let buf = '';
+    s.on('data', (d: Buffer) => {
+      buf += d.toString('latin1');
+      let at: number;
+      while ((at = buf.indexOf('\r\n\r\n')) >= 0) {
+        buf = buf.slice(at + 4);
+        setTimeout(() => s.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok'), 800);
+      }
+    });
+    s.on('error', () => undefined);
+  });
+  const { dir, cleanup } = tempDir();
+  const doc = l7Document({ clusters: { c1: [`127.0.0.1:${origin.port}`] }, logLevel: 'INFO', cluster: { max_request_per_conn: 0 } });
+  (doc.servers as Record<string, unknown>[])[0]!.graceful_timeout = '10s';
+  (doc as Record<string, unknown>)['admin'] = { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } };
+  const skiff = await SkiffProcess.start(writeJson(dir, 'skiff.json', doc));
+  const sockets: Socket[] = [];
+  try {
+    const port = await skiff.waitForListener('proxy');
+    await skiff.waitFor(() => skiff.logs.some((l) => l.msg === 'admin API listening'), 3000, 'admin');
+    const replies: Promise<string>[] = [];
+    for (let i = 0; i < 50; i++) {
+      const s = connect(port, '127.0.0.1');
+      sockets.push(s);
+      await new Promise((r) => s.once('connect', r));
+      replies.push(exchange(s, `GET /slow/${i} HTTP/1.1\r\nHost: x\r\n\r\n`, /\r\n\r\nok$/));
+    }
+    await new Promise((r) => setTimeout(r, 150)); // all 50 are in flight upstream
+    const t0 = Date.now();
+    const r = await skiff.admin('POST', '/api/v1/graceful_stop', { body: {} });
+    assert.equal(r.status, 202);
+    await new Promise((res) => setTimeout(res, 150));
+    const refused = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => { s.destroy(); resolve(false); });
+      s.once('error', () => resolve(true));
+    });
+    assert.ok(refused, 'new connections are refused once the drain started');
+    const all = await Promise.all(replies);
+    assert.equal(all.filter((x) => /^HTTP\/1\.1 200/.test(x)).length, 50, 'all 50 in-flight requests completed');
+    const exit = await skiff.exited;
+    assert.equal(exit.code, 0);
+    assert.ok(Date.now() - t0 < 10_000, `exited ${Date.now() - t0} ms after the request (graceful_timeout 10 s)`);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await skiff.stop();
+    await origin.close();
+    cleanup();
+  }
+});

@@ -3,6 +3,7 @@ import type { AdminHandler } from '../admin-handler.js';
 import { configDumpHandler } from './config-dump-handler.js';
 import { configHandler } from './config-handler.js';
 import { getLogLevelHandler } from './get-loglevel-handler.js';
+import { gracefulStopHandler } from './graceful-stop-handler.js';
 import { healthHandler } from './health-handler.js';
 import { createIndexHandler } from './index-handler.js';
 import { readyHandler } from './ready-handler.js';
@@ -26,6 +27,7 @@ export function builtinAdminHandlers(): AdminHandler[] {
     healthHandler,
     configHandler,
     updateConfigHandler,
+    gracefulStopHandler,
   );
   return handlers;
 }
