@@ -21,9 +21,9 @@ function exchange(s: Socket, request: string, until: RegExp): Promise<string> {
   });
 }
 
-test('SIGTERM: idle keep-alive connections close at once, an in-flight response completes with connection: close, exit long before graceful_timeout', async () => {
-  // origin: /slow answers after 400 ms, everything else at once
-  const origin = await startUpstream((s) => {
+/** An HTTP/1 origin answering `ok`, after `delayMs` for the request heads `slow` picks, else at once. */
+function slowOrigin(delayMs: number, slow: (head: string) => boolean): ReturnType<typeof startUpstream> {
+  return startUpstream((s) => {
     let buf = '';
     s.on('data', (d: Buffer) => {
       buf += d.toString('latin1');
@@ -32,12 +32,16 @@ test('SIGTERM: idle keep-alive connections close at once, an in-flight response 
         const head = buf.slice(0, at);
         buf = buf.slice(at + 4);
         const reply = (): boolean => s.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
-        if (head.startsWith('GET /slow')) setTimeout(reply, 400);
+        if (slow(head)) setTimeout(reply, delayMs);
         else reply();
       }
     });
     s.on('error', () => undefined);
   });
+}
+
+test('SIGTERM: idle keep-alive connections close at once, an in-flight response completes with connection: close, exit long before graceful_timeout', async () => {
+  const origin = await slowOrigin(400, (head) => head.startsWith('GET /slow'));
   const { dir, cleanup } = tempDir();
   const doc = l7Document({ clusters: { c1: [`127.0.0.1:${origin.port}`] }, logLevel: 'INFO' });
   (doc.servers as Record<string, unknown>[])[0]!.graceful_timeout = '20s';
@@ -81,18 +85,7 @@ test('SIGTERM: idle keep-alive connections close at once, an in-flight response 
 });
 
 test('admin POST /api/v1/graceful_stop (a preStop hook): 50 slow in-flight requests all complete, new connections are refused, exit 0 within the deadline', async () => {
-  const origin = await startUpstream((s) => {
-    let buf = '';
-    s.on('data', (d: Buffer) => {
-      buf += d.toString('latin1');
-      let at: number;
-      while ((at = buf.indexOf('\r\n\r\n')) >= 0) {
-        buf = buf.slice(at + 4);
-        setTimeout(() => s.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok'), 800);
-      }
-    });
-    s.on('error', () => undefined);
-  });
+  const origin = await slowOrigin(800, () => true);
   const { dir, cleanup } = tempDir();
   const doc = l7Document({ clusters: { c1: [`127.0.0.1:${origin.port}`] }, logLevel: 'INFO', cluster: { max_request_per_conn: 0 } });
   (doc.servers as Record<string, unknown>[])[0]!.graceful_timeout = '10s';

@@ -42,7 +42,7 @@ export class ClientTls {
   /** `tls.connect` options for one connection to `host` (an IP or name) known as `hostname`. */
   options(host: string, hostname: string): ConnectionOptions {
     const cfg = this.#cfg;
-    const sni = cfg.serverName !== '' ? cfg.serverName : hostname !== '' && isIP(hostname) === 0 ? hostname : isIP(host) === 0 ? host : '';
+    const sni = this.#sni(host, hostname);
     const key = `${host}|${sni}`;
     const o: ConnectionOptions = {
       secureContext: this.#context,
@@ -58,10 +58,16 @@ export class ClientTls {
 
   /** Keeps a connection's session for the next handshake to the same target. */
   rememberSession(host: string, hostname: string, session: Buffer): void {
-    const cfg = this.#cfg;
-    const sni = cfg.serverName !== '' ? cfg.serverName : hostname !== '' && isIP(hostname) === 0 ? hostname : isIP(host) === 0 ? host : '';
+    const sni = this.#sni(host, hostname);
     if (this.#sessions.size > 1024) this.#sessions.clear();
     this.#sessions.set(`${host}|${sni}`, session);
+  }
+
+  /** SNI: `server_name`, else the host's name, else its address when it is a name (an IP literal sends none). */
+  #sni(host: string, hostname: string): string {
+    if (this.#cfg.serverName !== '') return this.#cfg.serverName;
+    if (hostname !== '' && isIP(hostname) === 0) return hostname;
+    return isIP(host) === 0 ? host : '';
   }
 
   reload(): boolean {
