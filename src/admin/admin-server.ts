@@ -69,8 +69,11 @@ export class AdminServer {
     });
   }
 
-  /** Binds the admin address; rejects `E_ADDR_IN_USE` / `E_BIND` with a one-line message. */
-  listen(): Promise<void> {
+  /**
+   * Binds the admin address (or serves `fd`, an admin socket inherited in a hot upgrade); rejects
+   * `E_ADDR_IN_USE` / `E_BIND` with a one-line message.
+   */
+  listen(fd?: number): Promise<void> {
     const { address } = this.#options;
     return new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
@@ -79,7 +82,7 @@ export class AdminServer {
         reject(new SkiffError(code, `admin: address ${address.text} ${why}`, { cause: err }));
       };
       this.#server.once('error', onError);
-      this.#server.listen({ host: address.host, port: address.port }, () => {
+      this.#server.listen(fd !== undefined ? { fd } : { host: address.host, port: address.port }, () => {
         this.#server.off('error', onError);
         this.#server.on('error', (err) => this.#options.logger.error({ err }, 'admin server error'));
         resolve();
@@ -95,6 +98,11 @@ export class AdminServer {
 
   get host(): string {
     return this.#options.address.host;
+  }
+
+  /** The listening socket (a hot upgrade hands it over); undefined when not listening. */
+  get server(): import('node:net').Server {
+    return this.#server;
   }
 
   /** Stops accepting and closes every admin connection. */

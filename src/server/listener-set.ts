@@ -53,9 +53,12 @@ export class ListenerSet {
     return this.#draining.size;
   }
 
-  /** Start: bind every listener, all or nothing (on error the bound ones are closed, the error rethrown). */
-  async bindAll(configs: readonly ListenerConfig[]): Promise<void> {
-    const bound = await this.#bindEach(configs.filter((c) => c.bindPort));
+  /**
+   * Start: bind every listener, all or nothing (on error the bound ones are closed, the error rethrown).
+   * `fds`: listener name → an already-listening socket to serve instead of binding (workers, hot upgrade).
+   */
+  async bindAll(configs: readonly ListenerConfig[], fds?: ReadonlyMap<string, number>): Promise<void> {
+    const bound = await this.#bindEach(configs.filter((c) => c.bindPort), fds);
     for (const [name, l] of bound) this.#active.set(name, l);
     for (const c of configs) if (!c.bindPort) this.#logger.info({ listener: c.name }, 'virtual listener (bind_port false): not bound');
   }
@@ -123,14 +126,15 @@ export class ListenerSet {
   }
 
   /** Binds each config in a new ActiveListener; all or nothing. */
-  async #bindEach(configs: readonly ListenerConfig[]): Promise<Map<string, ActiveListener>> {
+  async #bindEach(configs: readonly ListenerConfig[], fds?: ReadonlyMap<string, number>): Promise<Map<string, ActiveListener>> {
     const bound = new Map<string, ActiveListener>();
     try {
       for (const c of configs) {
         const l = new ActiveListener(c, buildListenerDeps(c, this.#services));
-        await l.listen();
+        const fd = fds?.get(c.name);
+        await l.listen(fd);
         bound.set(c.name, l);
-        this.#logger.info({ listener: c.name, address: l.boundAddress.text }, 'listener bound');
+        this.#logger.info({ listener: c.name, address: l.boundAddress.text, ...(fd === undefined ? {} : { inherited: true }) }, 'listener bound');
       }
     } catch (err) {
       for (const l of bound.values()) l.closeAll();

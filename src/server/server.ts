@@ -35,6 +35,15 @@ export interface ServerOptions {
   readonly strict?: boolean;
   /** Shown in logs. */
   readonly configPath?: string;
+  /**
+   * Listener name → an already-listening socket to serve instead of binding: a worker's share of the
+   * controller's sockets, or a socket inherited from the old process in a hot upgrade.
+   */
+  readonly listenerFds?: ReadonlyMap<string, number>;
+  /** false: no admin API (a worker: the controller serves it). Default true. */
+  readonly admin?: boolean;
+  /** An inherited, already-listening admin socket (hot upgrade). */
+  readonly adminFd?: number;
 }
 
 export class Server {
@@ -103,14 +112,14 @@ export class Server {
     addClusters(this.#clusterManager, config.clusters);
     this.#routers = compileRouters(config.server.routers);
     this.stages.set(Stage.Starting);
-    await this.#listeners.bindAll(config.server.listeners);
-    if (config.admin) {
+    await this.#listeners.bindAll(config.server.listeners, this.#options.listenerFds);
+    if (config.admin && this.#options.admin !== false) {
       this.#admin = new AdminServer({
         address: config.admin.address,
         context: createAdminContext(this),
         logger: this.logger.child({ component: 'admin' }),
       });
-      await this.#admin.listen();
+      await this.#admin.listen(this.#options.adminFd);
       this.logger.info({ address: `${config.admin.address.host}:${this.#admin.port}` }, 'admin API listening');
     }
     if (config.pidFile) {

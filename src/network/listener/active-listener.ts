@@ -135,11 +135,15 @@ export class ActiveListener {
     return this.#connections.values();
   }
 
-  listen(): Promise<void> {
+  /**
+   * Binds the configured address, or — with `fd` — serves an already-listening socket handed in
+   * (a worker's share of the controller's socket, or one inherited in a hot upgrade).
+   */
+  listen(fd?: number): Promise<void> {
     if (this.#server) return Promise.resolve();
     const { config } = this.#gen;
     const address = config.address;
-    const prepare = address.kind === 'unix' ? removeStaleUnixSocket(address.path) : Promise.resolve('free' as const);
+    const prepare = address.kind === 'unix' && fd === undefined ? removeStaleUnixSocket(address.path) : Promise.resolve('free' as const);
     return prepare.then((state) => {
       if (state === 'live') throw inUse(config);
       return new Promise<void>((resolve, reject) => {
@@ -166,7 +170,8 @@ export class ActiveListener {
           }
           resolve();
         });
-        if (address.kind === 'unix') server.listen({ path: address.path });
+        if (fd !== undefined) server.listen({ fd });
+        else if (address.kind === 'unix') server.listen({ path: address.path });
         else server.listen({ host: address.host, port: address.port });
       });
     });
@@ -182,11 +187,15 @@ export class ActiveListener {
     this.#gen = next;
   }
 
-  /** Stops accepting (the port or path is released); live connections continue. */
-  stopAccepting(): Promise<void> {
+  /**
+   * Stops accepting (the port or path is released); live connections continue. `handedOver`: another
+   * process serves the same socket now, so a unix path is left in place.
+   */
+  stopAccepting(handedOver = false): Promise<void> {
     this.#accepting = false;
     const server = this.#server;
     this.#server = undefined;
+    if (handedOver) this.#unixPathOwned = undefined;
     if (!server) return Promise.resolve();
     return new Promise<void>((resolve) => {
       // server.close()'s callback waits for every connection; the handle itself closes at once.
@@ -194,6 +203,11 @@ export class ActiveListener {
       this.#removeOwnedUnixPath();
       setImmediate(resolve);
     });
+  }
+
+  /** The listening socket's file descriptor (hot upgrade hands it to the new process); undefined when not listening. */
+  listeningFd(): number | undefined {
+    return this.#server === undefined ? undefined : handleFd(this.#server);
   }
 
   /** Stops accepting, waits for connections to close by themselves, force-closes the rest at the timeout. */
@@ -402,6 +416,16 @@ export class ActiveListener {
 const connStats = new WeakMap<SocketConnection, ListenerStats>();
 
 const DEFAULT_ALPN: ReadonlySet<string> = new Set(['http/1.1']);
+
+/**
+ * The OS descriptor behind a Node server or socket. Node has no public accessor; the handle's `fd`
+ * (Unix builds of TCPWrap/PipeWrap) is the one place Skiff reads it — only for a hot upgrade's handover.
+ */
+export function handleFd(owner: Server | Socket): number | undefined {
+  const handle = (owner as unknown as { _handle?: { fd?: unknown } | null })._handle;
+  const fd = handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
 
 function destroyOnError(this: Socket): void {
   this.destroy();
