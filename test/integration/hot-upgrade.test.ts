@@ -1,0 +1,527 @@
+// Hot upgrade acceptance (issue 7) over real sockets and real `skiff start` processes. A ledger of
+// 200 long-lived clients (100 HTTP/1.1 keep-alive, 100 Bolt with 4 in flight; every request a unique
+// id; test/fakes/upgrade-ledger.ts) runs before, through and after each upgrade. The config routes to
+// backends "A"; right before the upgrade the SAME file is rewritten to route to "B", so an answer
+// names the process that served it: old → A, new → B. A Bolt client that keeps its socket and local
+// port and whose last answers come from B was migrated, not reconnected.
+//
+//   1. SIGHUP under load           2. a second `skiff start -c <same path>` (the container case)
+//   3. a new process that exits at start (twice), then a good upgrade
+//   4. two Skiffs with different config files in one folder never take over each other; --takeover does
+//   5. HTTP/2 (h2c) and TLS connections are drained (GOAWAY / connection: close), not migrated
+//   0. the ledger itself: clean against one Skiff, and it sees a plain restart (so the checks can fail)
+import { after, before, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import http2 from 'node:http2';
+import net from 'node:net';
+import tls from 'node:tls';
+import { SkiffProcess, httpRequest, runCli, tempDir, writeJson, type LogLine } from '../fakes/skiff-process.js';
+import { UpgradeLedger, startBackends, type Backends, type LedgerReport } from '../fakes/upgrade-ledger.js';
+import { createTestPki, type TestPki } from '../fakes/test-pki.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const LOAD_MS = 1100; // ≥ 1 s of load before the upgrade and after the old process exited
+
+let A: Backends;
+let B: Backends;
+before(async () => {
+  A = await startBackends('A', 1000);
+  B = await startBackends('B', 1000);
+});
+after(async () => {
+  await A.close();
+  await B.close();
+});
+
+// ------------------------------------------------------------------------------------------ helpers
+
+function proxyListener(name: string, protocol: string, router: string, address = '127.0.0.1:0', chain: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name,
+    address,
+    bind_port: true,
+    filter_chains: [{ ...chain, filters: [{ type: 'proxy', config: { downstream_protocol: protocol, router_config_name: router } }] }],
+  };
+}
+
+/** HTTP listener "http" → cluster web, Bolt listener "bolt" → cluster rpc, both on `to`'s backends; admin on port 0. */
+function upgradeDoc(to: Backends, extraListeners: Record<string, unknown>[] = []): Record<string, unknown> {
+  return {
+    servers: [{
+      default_log_path: 'stderr',
+      default_log_level: 'INFO',
+      graceful_timeout: '10s',
+      routers: [
+        { router_config_name: 'web', virtual_hosts: [{ name: 'all', domains: ['*'], routers: [{ match: { prefix: '/' }, route: { cluster_name: 'web', upstream_protocol: 'Http1' } }] }] },
+        { router_config_name: 'rpc', virtual_hosts: [{ name: 'rpc', domains: ['*'], routers: [{ match: { headers: [{ name: 'service', value: 'svc' }] }, route: { cluster_name: 'rpc' } }] }] },
+      ],
+      listeners: [proxyListener('http', 'Http1', 'web'), proxyListener('bolt', 'bolt', 'rpc'), ...extraListeners],
+    }],
+    cluster_manager: {
+      clusters: [
+        { name: 'web', type: 'SIMPLE', lb_type: 'LB_ROUNDROBIN', connect_timeout: '2s', hosts: [{ address: `127.0.0.1:${to.http.port}` }] },
+        { name: 'rpc', type: 'SIMPLE', lb_type: 'LB_ROUNDROBIN', connect_timeout: '2s', hosts: [{ address: `127.0.0.1:${to.bolt.port}` }] },
+      ],
+    },
+    admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
+  };
+}
+
+const logsOf = (p: SkiffProcess, pid?: number): LogLine[] => (pid === undefined ? p.logs : p.logs.filter((l) => l['pid'] === pid));
+const hasLog = (p: SkiffProcess, msg: string, pid?: number): boolean => logsOf(p, pid).some((l) => l.msg === msg);
+const findLog = (p: SkiffProcess, msg: string, pid?: number): LogLine | undefined => logsOf(p, pid).find((l) => l.msg === msg);
+const upgradeLines = (p: SkiffProcess): string => p.logs.filter((l) => String(l.msg).startsWith('hot upgrade')).map((l) => JSON.stringify(l)).join('\n');
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function killPid(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
+}
+
+/** The pid of the process an old Skiff spawned on SIGHUP (its `hot upgrade: new process started` line). */
+async function spawnedPid(old: SkiffProcess, nth = 1): Promise<number> {
+  const started = (): LogLine[] => old.logs.filter((l) => l.msg === 'hot upgrade: new process started');
+  await old.waitFor(() => started().length >= nth, 10_000, `"hot upgrade: new process started" #${nth}`);
+  // The contract names the field `pid`; the logger also stamps its own `pid`, so take whichever
+  // candidate is not the old process's.
+  const line = started()[nth - 1]!;
+  const pid = ['pid', 'newPid', 'childPid', 'child'].map((k) => Number(line[k])).find((v) => Number.isInteger(v) && v > 0 && v !== old.child.pid) ?? NaN;
+  assert.ok(Number.isInteger(pid) && pid > 0 && pid !== old.child.pid, `the new pid in ${JSON.stringify(started()[nth - 1])}`);
+  return pid;
+}
+
+/** Sum of `request_total` over every downstream scope of `/api/v1/stats`. */
+async function requestTotal(adminPort: number): Promise<number> {
+  const r = await httpRequest(adminPort, 'GET', '/api/v1/stats?key=downstream');
+  assert.equal(r.status, 200, r.body);
+  const doc = r.json<Record<string, Record<string, Record<string, string>>>>();
+  let n = 0;
+  for (const scope of Object.values(doc['downstream'] ?? {})) n += Number(scope['request_total'] ?? 0);
+  return n;
+}
+
+interface UpgradeStatus {
+  state: string;
+  from: unknown;
+  listenersInherited: number;
+  connectionsMigrated: number;
+  connectionsDrained: number;
+  connectionsClosed: number;
+  ms: number;
+}
+
+async function upgradeStatus(adminPort: number): Promise<UpgradeStatus> {
+  const r = await httpRequest(adminPort, 'GET', '/api/v1/upgrade');
+  assert.equal(r.status, 200, `GET /api/v1/upgrade: ${r.status} ${r.body}`);
+  return r.json<UpgradeStatus>();
+}
+
+function assertCleanLedger(report: LedgerReport, what: string): void {
+  const summary = `${what}: sent ${report.sent}, answered ${report.answered} (${JSON.stringify(report.byKind)})\n${report.problems.join('\n')}`;
+  assert.equal(report.failed, 0, `failed requests — ${summary}`);
+  assert.equal(report.events.length, 0, `resets/closes seen by clients — ${summary}`);
+  assert.equal(report.unanswered, 0, `unanswered ids — ${summary}`);
+  assert.equal(report.duplicates, 0, `ids answered twice — ${summary}`);
+  assert.equal(report.wrong, 0, `answers carrying another id — ${summary}`);
+  assert.equal(report.answered, report.sent, summary);
+}
+
+/** Every long-lived client kept its socket and port and was last answered by `name`. */
+function assertMigrated(ledger: UpgradeLedger, name: string): void {
+  const notMigrated: string[] = [];
+  for (const c of ledger.clients) {
+    if (c.socket.destroyed || c.socket.localPort !== c.localPortAtConnect) notMigrated.push(`${c.kind}#${c.index}: socket destroyed=${c.socket.destroyed} port ${c.localPortAtConnect} → ${c.socket.localPort}`);
+    else if (c.lastServedBy !== name) notMigrated.push(`${c.kind}#${c.index}: last answer from "${c.lastServedBy}" (${c.answered} answers)`);
+  }
+  const bolt = notMigrated.filter((x) => x.startsWith('bolt')).length;
+  const httpN = notMigrated.length - bolt;
+  assert.equal(bolt, 0, `Bolt clients not served by ${name} over their original connection (${bolt}/100):\n${notMigrated.slice(0, 15).join('\n')}`);
+  assert.equal(httpN, 0, `HTTP/1 keep-alive clients not served by ${name} over their original connection (${httpN}/100):\n${notMigrated.slice(0, 15).join('\n')}`);
+}
+
+/** Waits until the ledger made `n` more answers (the load is moving through whoever serves now). */
+async function progress(ledger: UpgradeLedger, n: number, ms = 5000): Promise<void> {
+  const target = ledger.answered + n;
+  const until = Date.now() + ms;
+  while (ledger.answered < target) {
+    if (Date.now() > until) assert.fail(`load stalled: ${ledger.answered}/${target} answers`);
+    await sleep(20);
+  }
+}
+
+// ------------------------------------------------------------------------- 0. the ledger itself
+
+test('ledger: 200 clients against one Skiff (no upgrade) — every id answered once by A, no connection events', async (t) => {
+  const { dir, cleanup } = tempDir();
+  const skiff = await SkiffProcess.start(writeJson(dir, 'skiff.json', upgradeDoc(A)));
+  const ledger = new UpgradeLedger({ httpPort: await skiff.waitForListener('http'), boltPort: await skiff.waitForListener('bolt'), freshEveryMs: 25 });
+  try {
+    await ledger.start();
+    await sleep(LOAD_MS);
+    await ledger.stop();
+    const report = ledger.report();
+    t.diagnostic(`sent ${report.sent}: ${JSON.stringify(report.byKind)}`);
+    assertCleanLedger(report, 'single Skiff');
+    assert.ok(report.byKind.http.sent >= 100 && report.byKind.bolt.sent >= 400 && report.byKind.fresh.sent >= 10, JSON.stringify(report.byKind));
+    assertMigrated(ledger, 'A'); // same sockets throughout, answered by A
+    assert.ok(await requestTotal(skiff.adminPort) >= report.sent, 'request_total counts the ledger');
+  } finally {
+    ledger.close();
+    await skiff.stop();
+    cleanup();
+  }
+});
+
+test('ledger control: a plain stop/start (no hot upgrade) is seen as closes and failures', async () => {
+  const { dir, cleanup } = tempDir();
+  const skiff = await SkiffProcess.start(writeJson(dir, 'skiff.json', upgradeDoc(A)));
+  const ledger = new UpgradeLedger({ httpPort: await skiff.waitForListener('http'), boltPort: await skiff.waitForListener('bolt'), httpClients: 20, boltClients: 20 });
+  try {
+    await ledger.start();
+    await sleep(300);
+    skiff.signal('SIGINT');
+    await skiff.exited;
+    await ledger.stop();
+    const report = ledger.report();
+    assert.ok(report.events.length >= 40, `every client saw its connection end (${report.events.length} events)`);
+    assert.throws(() => assertCleanLedger(report, 'restart'));
+  } finally {
+    ledger.close();
+    await skiff.stop();
+    cleanup();
+  }
+});
+
+// --------------------------------------------------------------------------- 1 & 2. upgrade under load
+
+async function upgradeUnderLoad(t: TestContext, trigger: 'sighup' | 'container'): Promise<void> {
+  const { dir, cleanup } = tempDir();
+  const path = writeJson(dir, 'skiff.json', upgradeDoc(A));
+  const old = await SkiffProcess.start(path);
+  let successor: SkiffProcess | undefined;
+  let newPid: number | undefined;
+  const httpPort = await old.waitForListener('http');
+  const boltPort = await old.waitForListener('bolt');
+  const adminPort = old.adminPort;
+  const ledger = new UpgradeLedger({ httpPort, boltPort, freshEveryMs: 25 });
+  try {
+    await ledger.start();
+    await sleep(LOAD_MS);
+    await progress(ledger, 500);
+    const totalBefore = await requestTotal(adminPort);
+
+    writeJson(dir, 'skiff.json', upgradeDoc(B)); // the SAME path now routes to B
+    if (trigger === 'sighup') {
+      old.signal('SIGHUP');
+      newPid = await spawnedPid(old);
+    } else {
+      successor = await SkiffProcess.start(path);
+      newPid = successor.child.pid;
+    }
+    const exit = await Promise.race([old.exited, sleep(25_000).then(() => undefined)]);
+    assert.ok(exit !== undefined, `the old process did not exit within 25 s; upgrade log:\n${upgradeLines(old)}`);
+    assert.deepEqual(exit, { code: 0, signal: null }, `old exit; upgrade log:\n${upgradeLines(old)}\nstderr tail: ${old.stderr.slice(-1500)}`);
+    assert.ok(newPid !== undefined && alive(newPid), 'the new process runs');
+
+    await sleep(LOAD_MS); // ≥ 1 s of load served by the new process alone
+    await progress(ledger, 500);
+    await ledger.stop();
+    const report = ledger.report();
+    t.diagnostic(`sent ${report.sent}: ${JSON.stringify(report.byKind)}; upgrade log:\n${upgradeLines(old)}`);
+    assertCleanLedger(report, `${trigger} upgrade`);
+    assertMigrated(ledger, 'B');
+
+    // Same ports, served by the new process (B) for new connections too.
+    const fresh = await httpRequest(httpPort, 'GET', '/id/fresh');
+    assert.equal(fresh.body, 'B:fresh');
+
+    // Operator view, on the inherited admin port.
+    const status = await upgradeStatus(adminPort);
+    assert.equal(status.state, 'complete', JSON.stringify(status));
+    assert.ok(status.connectionsMigrated >= 100, `connectionsMigrated ${status.connectionsMigrated} (≥ 100 Bolt connections alone): ${JSON.stringify(status)}`);
+    assert.ok(status.listenersInherited >= 2, JSON.stringify(status));
+    assert.ok(await requestTotal(adminPort) >= totalBefore, 'request_total carries over');
+
+    // Logs: the old one handed over and finished; the new one took over (its lines are on its own
+    // stderr in the container case, on the inherited one after SIGHUP).
+    assert.ok(hasLog(old, 'hot upgrade: handing over'), upgradeLines(old));
+    const done = findLog(old, 'hot upgrade: done');
+    assert.ok(done !== undefined && Number(done['migrated']) >= 100, `old "hot upgrade: done": ${JSON.stringify(done)}`);
+    assert.ok(!hasLog(old, 'hot upgrade: aborted'), upgradeLines(old));
+    const newLogs = successor ?? old;
+    await newLogs.waitFor(() => hasLog(newLogs, 'hot upgrade: complete', newPid), 3000, 'new "hot upgrade: complete"').catch(() => undefined);
+    const complete = findLog(newLogs, 'hot upgrade: complete', newPid);
+    if (successor !== undefined || logsOf(old, newPid).length > 0) {
+      assert.ok(hasLog(newLogs, 'hot upgrade: taking over', newPid), 'new "hot upgrade: taking over"');
+      assert.ok(hasLog(newLogs, 'hot upgrade: listeners inherited', newPid), 'new "hot upgrade: listeners inherited"');
+      assert.ok(complete !== undefined && Number(complete['migrated']) >= 100, `new "hot upgrade: complete": ${JSON.stringify(complete)}`);
+    }
+  } finally {
+    ledger.close();
+    await old.stop();
+    if (successor !== undefined) await successor.stop();
+    killPid(newPid);
+    cleanup();
+  }
+}
+
+test('1. SIGHUP under continuous load: 0 failed, 0 resets, every id answered once, Bolt and HTTP/1 connections migrated (same socket and port, answered by B), old exits 0', async (t) => {
+  await upgradeUnderLoad(t, 'sighup');
+});
+
+test('2. the container case: a second `skiff start -c <same path>` takes over under the same load', async (t) => {
+  await upgradeUnderLoad(t, 'container');
+});
+
+// ---------------------------------------------------------------------------- 3. failed upgrade
+
+test('3. a new process that exits at start (a listener it cannot bind) leaves the old one serving with no error; a later good upgrade works', async () => {
+  const { dir, cleanup } = tempDir();
+  const path = writeJson(dir, 'skiff.json', upgradeDoc(A));
+  const blocker = net.createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+  const taken = (blocker.address() as net.AddressInfo).port;
+  const old = await SkiffProcess.start(path);
+  const pids: number[] = [];
+  const httpPort = await old.waitForListener('http');
+  const boltPort = await old.waitForListener('bolt');
+  const ledger = new UpgradeLedger({ httpPort, boltPort, freshEveryMs: 25 });
+  try {
+    await ledger.start();
+    await sleep(LOAD_MS);
+    // Same path, a listener on a port a test server holds: it inherits http/bolt, then fails to bind.
+    writeJson(dir, 'skiff.json', upgradeDoc(B, [proxyListener('extra', 'Http1', 'web', `127.0.0.1:${taken}`)]));
+
+    // (a) container case: the new process is ours, so its exit code is seen.
+    const failed = await runCli(['start', '-c', path], { timeoutMs: 20_000 });
+    assert.equal(failed.code, 1, `the new process exits 1; its stderr: ${failed.stderr.slice(-1500)}`);
+    await old.waitFor(() => hasLog(old, 'hot upgrade: aborted'), 5000, 'old "hot upgrade: aborted" (container)');
+    const aborted = findLog(old, 'hot upgrade: aborted')!;
+    assert.equal(aborted.level, 'warn');
+    assert.ok(typeof aborted['reason'] === 'string' && aborted['reason'] !== '', JSON.stringify(aborted));
+    await progress(ledger, 300);
+    assert.equal(old.child.exitCode, null, 'the old process keeps running');
+
+    // (b) SIGHUP: the old process spawns the same failing successor.
+    old.signal('SIGHUP');
+    const bad = await spawnedPid(old);
+    pids.push(bad);
+    await old.waitFor(() => old.logs.filter((l) => l.msg === 'hot upgrade: aborted').length >= 2, 15_000, 'old "hot upgrade: aborted" (SIGHUP)');
+    await old.waitFor(() => !alive(bad), 5000, 'the failed successor gone');
+    await progress(ledger, 300);
+    assert.equal(old.child.exitCode, null, 'the old process keeps running');
+    const stillA = await httpRequest(httpPort, 'GET', '/id/still');
+    assert.equal(stillA.body, 'A:still', 'the old process (A) still accepts new connections');
+
+    // A later good upgrade: same path, B, no extra listener.
+    writeJson(dir, 'skiff.json', upgradeDoc(B));
+    old.signal('SIGHUP');
+    const good = await spawnedPid(old, 2);
+    pids.push(good);
+    const exit = await Promise.race([old.exited, sleep(25_000).then(() => undefined)]);
+    assert.deepEqual(exit, { code: 0, signal: null }, `old exit after the good upgrade; upgrade log:\n${upgradeLines(old)}`);
+    await sleep(LOAD_MS);
+    await progress(ledger, 300);
+    await ledger.stop();
+    assertCleanLedger(ledger.report(), 'failed ×2, then good upgrade');
+    assertMigrated(ledger, 'B');
+    assert.equal((await upgradeStatus(old.adminPort)).state, 'complete');
+  } finally {
+    ledger.close();
+    await old.stop();
+    for (const p of pids) killPid(p);
+    await new Promise<void>((r) => blocker.close(() => r()));
+    cleanup();
+  }
+});
+
+// ---------------------------------------------------- 4. different config files in one folder
+
+test('4. two Skiffs with different config files in the same folder both run and never take over each other; a clash on a port exits 1', async () => {
+  const { dir, cleanup } = tempDir();
+  const one = await SkiffProcess.start(writeJson(dir, 'one.json', upgradeDoc(A)));
+  let two: SkiffProcess | undefined;
+  try {
+    two = await SkiffProcess.start(writeJson(dir, 'two.json', upgradeDoc(B)));
+    await sleep(500);
+    const p1 = await one.waitForListener('http');
+    const p2 = await two.waitForListener('http');
+    assert.notEqual(p1, p2);
+    assert.equal(one.child.exitCode, null, 'the first keeps running');
+    assert.equal((await httpRequest(p1, 'GET', '/id/1')).body, 'A:1');
+    assert.equal((await httpRequest(p2, 'GET', '/id/2')).body, 'B:2');
+    for (const p of [one, two]) {
+      for (const msg of ['hot upgrade: taking over', 'hot upgrade: handing over', 'hot upgrade: done', 'hot upgrade: complete']) {
+        assert.ok(!hasLog(p, msg), `${msg} logged:\n${upgradeLines(p)}`);
+      }
+    }
+
+    // A third config file whose listener wants the first one's port: it fails to bind and exits 1.
+    const clash = upgradeDoc(B);
+    ((clash['servers'] as Record<string, unknown>[])[0]!['listeners'] as Record<string, unknown>[])[0]!['address'] = `127.0.0.1:${p1}`;
+    const third = await runCli(['start', '-c', writeJson(dir, 'three.json', clash)], { timeoutMs: 15_000 });
+    assert.equal(third.code, 1, `a different config on a taken port exits 1: ${third.stderr.slice(-1500)}`);
+    assert.ok(!hasLog(one, 'hot upgrade: handing over'), upgradeLines(one));
+    assert.equal((await httpRequest(p1, 'GET', '/id/3')).body, 'A:3', 'the first keeps serving');
+    assert.equal(two.child.exitCode, null, 'the second keeps running');
+    assert.equal((await upgradeStatus(two.adminPort)).state, 'none');
+    assert.equal((await upgradeStatus(one.adminPort)).state, 'none');
+  } finally {
+    await one.stop();
+    if (two !== undefined) await two.stop();
+    cleanup();
+  }
+});
+
+test('4b. --takeover: a Skiff with a different config file in the same folder takes over when told to', async () => {
+  const { dir, cleanup } = tempDir();
+  const one = await SkiffProcess.start(writeJson(dir, 'one.json', upgradeDoc(A)));
+  let next: SkiffProcess | undefined;
+  try {
+    const port = await one.waitForListener('http');
+    next = await SkiffProcess.start(writeJson(dir, 'other.json', upgradeDoc(B)), ['--takeover']);
+    const exit = await Promise.race([one.exited, sleep(20_000).then(() => undefined)]);
+    assert.deepEqual(exit, { code: 0, signal: null }, `the old exits 0 after an explicit takeover; log:\n${upgradeLines(one)}\n${upgradeLines(next)}`);
+    assert.ok(hasLog(next, 'hot upgrade: taking over'), upgradeLines(next));
+    assert.equal((await httpRequest(port, 'GET', '/id/t')).body, 'B:t', 'the same port now served by the new process');
+  } finally {
+    await one.stop();
+    if (next !== undefined) await next.stop();
+    cleanup();
+  }
+});
+
+// ------------------------------------------------------------------- 5. HTTP/2 and TLS are drained
+
+let pki: TestPki | undefined;
+after(async () => {
+  await pki?.cleanup();
+});
+
+function rawExchange(s: net.Socket | tls.TLSSocket, request: string): Promise<{ head: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const onData = (d: Buffer): void => {
+      text += d.toString('latin1');
+      const at = text.indexOf('\r\n\r\n');
+      if (at < 0) return;
+      const head = text.slice(0, at);
+      const m = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+      const len = m === null ? 0 : Number(m[1]);
+      if (text.length < at + 4 + len) return;
+      s.off('data', onData);
+      s.off('error', reject);
+      resolve({ head, body: text.slice(at + 4, at + 4 + len) });
+    };
+    s.on('data', onData);
+    s.once('error', reject);
+    s.write(request);
+  });
+}
+
+test('5. HTTP/2 (h2c) and TLS connections are drained, not migrated: GOAWAY with the in-flight stream completed; connection: close on the TLS response', async () => {
+  pki = await createTestPki();
+  const { dir, cleanup } = tempDir();
+  const tlsChain = { tls_context: { status: true, cert_chain: pki.server.certPath, private_key: pki.server.keyPath } };
+  const doc = (to: Backends): Record<string, unknown> => upgradeDoc(to, [proxyListener('h2', 'Http2', 'web'), proxyListener('tls', 'Http1', 'web', '127.0.0.1:0', tlsChain)]);
+  const path = writeJson(dir, 'skiff.json', doc(A));
+  const old = await SkiffProcess.start(path);
+  let newPid: number | undefined;
+  const h2Port = await old.waitForListener('h2');
+  const tlsPort = await old.waitForListener('tls');
+  const sessions: http2.ClientHttp2Session[] = [];
+  const sockets: net.Socket[] = [];
+  const tlsConnect = async (): Promise<tls.TLSSocket> => {
+    const s = tls.connect({ host: '127.0.0.1', port: tlsPort, ca: pki!.caA.certPem, servername: 'localhost' });
+    sockets.push(s);
+    await new Promise<void>((resolve, reject) => { s.once('secureConnect', resolve); s.once('error', reject); });
+    return s;
+  };
+  try {
+    // h2c: one long-lived session, warmed, then a slow request in flight at the upgrade.
+    const session = http2.connect(`http://127.0.0.1:${h2Port}`);
+    sessions.push(session);
+    const sessionErrors: string[] = [];
+    session.on('error', (err: NodeJS.ErrnoException) => sessionErrors.push(err.code ?? err.message));
+    let goaway: number | undefined;
+    session.on('goaway', (code: number) => (goaway = code));
+    const h2Get = (s: http2.ClientHttp2Session, p: string): Promise<{ status: number; body: string; rst: number }> => new Promise((resolve) => {
+      const req = s.request({ ':path': p });
+      let status = 0;
+      let body = '';
+      req.on('response', (h) => (status = Number(h[':status'])));
+      req.setEncoding('utf8');
+      req.on('data', (d: string) => (body += d));
+      req.on('error', () => undefined);
+      req.on('close', () => resolve({ status, body, rst: req.rstCode ?? 0 }));
+    });
+    assert.equal((await h2Get(session, '/id/warm')).body, 'A:warm');
+
+    // TLS: one keep-alive connection with a slow request in flight, one idle.
+    const busyTls = await tlsConnect();
+    const idleTls = await tlsConnect();
+    const first = await rawExchange(idleTls, 'GET /id/t0 HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    assert.equal(first.body, 'A:t0');
+    const idleEvents: string[] = [];
+    idleTls.on('end', () => idleEvents.push('end'));
+    idleTls.on('error', (err: NodeJS.ErrnoException) => idleEvents.push(`error ${err.code ?? err.message}`));
+    const busyEvents: string[] = [];
+    busyTls.on('end', () => busyEvents.push('end'));
+    busyTls.on('error', (err: NodeJS.ErrnoException) => busyEvents.push(`error ${err.code ?? err.message}`));
+
+    const h2Slow = h2Get(session, '/slow/h2');
+    const tlsSlow = rawExchange(busyTls, 'GET /slow/tls HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    await sleep(150); // both in flight upstream (A answers at 1 s)
+
+    writeJson(dir, 'skiff.json', doc(B));
+    old.signal('SIGHUP');
+    newPid = await spawnedPid(old);
+
+    const h2Reply = await h2Slow;
+    assert.equal(h2Reply.status, 200, `the in-flight h2 stream completes (rst ${h2Reply.rst})`);
+    assert.equal(h2Reply.body, 'A:h2', 'answered by the old process');
+    assert.equal(goaway, 0, 'the h2c session got GOAWAY (NO_ERROR)');
+    const tlsReply = await tlsSlow;
+    assert.match(tlsReply.head, /^HTTP\/1\.1 200/);
+    assert.equal(tlsReply.body, 'A:tls');
+    assert.match(tlsReply.head, /\r\nconnection: close/i, 'the TLS response says connection: close');
+
+    const exit = await Promise.race([old.exited, sleep(15_000).then(() => undefined)]);
+    assert.deepEqual(exit, { code: 0, signal: null }, `old exit; upgrade log:\n${upgradeLines(old)}`);
+    await sleep(100);
+    assert.deepEqual(busyEvents, ['end'], 'the busy TLS connection ended cleanly after its response');
+    assert.deepEqual(idleEvents, ['end'], 'the idle TLS connection was closed cleanly (FIN), not reset');
+    assert.deepEqual(sessionErrors, [], 'no session error on the h2c client');
+
+    // New sessions and connections reach the new process (B) on the same ports.
+    const again = http2.connect(`http://127.0.0.1:${h2Port}`);
+    sessions.push(again);
+    again.on('error', () => undefined);
+    assert.equal((await h2Get(again, '/id/new')).body, 'B:new');
+    const t2 = await tlsConnect();
+    assert.equal((await rawExchange(t2, 'GET /id/t2 HTTP/1.1\r\nHost: localhost\r\n\r\n')).body, 'B:t2');
+
+    const status = await upgradeStatus(old.adminPort);
+    assert.equal(status.state, 'complete', JSON.stringify(status));
+    assert.ok(status.connectionsDrained >= 2, `the h2c session and the busy TLS connection were drained: ${JSON.stringify(status)}`);
+    assert.ok(status.listenersInherited >= 4, JSON.stringify(status));
+  } finally {
+    for (const s of sessions) s.destroy();
+    for (const s of sockets) s.destroy();
+    await old.stop();
+    killPid(newPid);
+    cleanup();
+  }
+});
