@@ -91,6 +91,11 @@ export interface Connection {
    * this connection (stats, drain and listener accounting keep working).
    */
   detachSocket(held: Buffer): Duplex;
+  /**
+   * Hot upgrade: the protocol the process that handed this connection over had detected on it
+   * (`Http1`, `bolt`, …), so detection is skipped; '' for a connection accepted here.
+   */
+  readonly adoptedProtocol: string;
 }
 
 /** What a TLS connection negotiated and who the peer proved to be (access-log variables, filters). */
@@ -145,6 +150,22 @@ export interface ReadFilter {
    * The buffer may be kept (it is not reused), so it can be forwarded without a copy.
    */
   onData(data: Buffer, endStream: boolean): FilterStatus;
+  /**
+   * Hot upgrade: stop starting new work and call `ready` once the connection sits between requests
+   * with none in flight (at once, or when the last response has been written). The connection then
+   * moves synchronously, so nothing is read after `ready`. `ready(null)`: this connection cannot move
+   * (a tunnel, a fallback to tcp_proxy…) and is drained instead. A chain whose first filter lacks
+   * this method cannot move.
+   */
+  prepareHandoff?(ready: (state: HandoffState | null) => void): void;
+}
+
+/** Where a connection stands when it leaves this process (see `ReadFilter.prepareHandoff`). */
+export interface HandoffState {
+  /** Bytes read from the socket but not processed (a partial request or frame); may be empty. */
+  readonly unread: Buffer;
+  /** The protocol the connection speaks (`Http1`, `bolt`, …); '' = not detected yet. */
+  readonly protocol: string;
 }
 
 /** A network write filter: sees every chunk written, in chain order; `Stop` swallows the chunk. */

@@ -1,5 +1,5 @@
 /** Observability layer: the public surface (stats store, process logs, access logs). */
-export { StatsStore, labelKey, type StatsSnapshot } from './stats.js';
+export { StatsStore, labelKey, type CounterEntry, type StatsSnapshot } from './stats.js';
 export { LogOutputs, type LogOutput, type LogOutputsOptions } from './log/log-outputs.js';
 export { ProcessLogger, type ProcessLoggerOptions } from './log/process-logger.js';
 export { LoggerRegistry, type LevelControl } from './log/logger-registry.js';

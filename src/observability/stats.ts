@@ -55,6 +55,13 @@ export function labelKey(labels: Readonly<Record<string, string>>): string {
     .join('.');
 }
 
+export interface CounterEntry {
+  readonly type: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly key: string;
+  readonly value: number;
+}
+
 export type StatsSnapshot = Record<string, Record<string, Record<string, string>>>;
 
 export class StatsStore implements Stats {
@@ -84,6 +91,23 @@ export class StatsStore implements Stats {
       for (const [k, g] of s.gauges) metrics[k] = String(g.value);
     }
     return out;
+  }
+
+  /** Every counter with its scope (a hot upgrade carries them to the new process). */
+  counterEntries(): CounterEntry[] {
+    const out: CounterEntry[] = [];
+    for (const s of this.#scopes.values()) {
+      for (const [key, c] of s.counters) if (c.value !== 0) out.push({ type: s.type, labels: s.labels, key, value: c.value });
+    }
+    return out;
+  }
+
+  /** Adds counters carried over from the process this one took over from, so stats continue. */
+  absorbCounters(entries: readonly CounterEntry[]): void {
+    for (const e of entries) {
+      if (typeof e.value !== 'number' || !Number.isFinite(e.value) || typeof e.key !== 'string' || typeof e.type !== 'string') continue;
+      this.scope(e.type, e.labels ?? {}).counter(e.key).inc(e.value);
+    }
   }
 
   /** All scopes, for exporters (Prometheus later). */

@@ -12,7 +12,7 @@
  * fallback, unknown bytes go to the next network filter (e.g. `tcp_proxy`), as MOSN does.
  */
 import type { FactoryContext, NetworkFilterCreator, NetworkFilterFactory, ParseContext } from '../api/extension.js';
-import type { Connection, ReadFilter, ReadFilterCallbacks } from '../api/network.js';
+import type { Connection, HandoffState, ReadFilter, ReadFilterCallbacks } from '../api/network.js';
 import type { Registry } from '../api/registry.js';
 import type { XFrame, XProtocolCodec } from '../api/xprotocol.js';
 import { XServerConnection, type XServerOwner } from '../stream/xprotocol/x-server-connection.js';
@@ -63,13 +63,17 @@ class XConnectionOwner implements XServerOwner, XStreamOwner {
 
   streamDone(s: XActiveStream): void { this.#streams.delete(s); }
 
-  onClose(): void {
+  onClose(_conn: XServerConnection, reason: string): void {
+    // A connection handed to a new process has nothing in flight but oneways, which finish upstream.
+    if (reason === 'handed_over') return;
     for (const s of [...this.#streams]) s.abandon();
   }
 }
 
 /** One candidate protocol of a listener: how to recognise it and what to install for it. */
 interface Candidate {
+  /** The protocol's config name (`Http1`, `Http2`, `bolt`…): a connection handed over in a hot upgrade names it. */
+  readonly name: string;
   /** The ALPN protocol id that selects it without looking at bytes (`http/1.1`; `h2` once HTTP/2 is served). */
   readonly alpn?: string;
   detect(head: Buffer): DetectResult;
@@ -134,7 +138,34 @@ class DetectingFilter implements ReadFilter {
   }
 
   /** The filters after this one (e.g. tcp_proxy, which connects upstream at once) start only on a fallback. */
-  onNewConnection(): FilterStatus { return this.#fallback ? FilterStatus.Stop : FilterStatus.Continue; }
+  onNewConnection(): FilterStatus {
+    // A connection handed over by another process: its protocol was detected there.
+    const cb = this.#callbacks;
+    const adopted = cb?.connection.adoptedProtocol ?? '';
+    if (adopted !== '' && cb !== undefined) {
+      const c = this.#candidates.find((x) => x.name === adopted);
+      if (c !== undefined) {
+        this.#clearTimer();
+        this.#chosen = c.install(cb.connection);
+      }
+    }
+    return this.#fallback ? FilterStatus.Stop : FilterStatus.Continue;
+  }
+
+  prepareHandoff(ready: (state: HandoffState | null) => void): void {
+    const chosen = this.#chosen;
+    if (chosen !== null) {
+      if (chosen.prepareHandoff !== undefined) chosen.prepareHandoff(ready);
+      else ready(null);
+      return;
+    }
+    if (this.#fellBack) { ready(null); return; }
+    // Not detected yet: the bytes held so far move, and the new process detects.
+    this.#clearTimer();
+    const held = this.#held ?? Buffer.alloc(0);
+    this.#held = null;
+    ready({ unread: held, protocol: '' });
+  }
 
   onData(data: Buffer, endStream: boolean): FilterStatus {
     const chosen = this.#chosen;
@@ -216,7 +247,7 @@ export function createProxyFilterFactory(xcodecs: Registry<XProtocolCodec>): Net
       const candidates: Candidate[] = [];
       for (const name of config.downstreamProtocols) {
         if (name === 'Http1') {
-          candidates.push({ alpn: 'http/1.1', detect: detectHttp1, install: (c) => new Http1ServerConnection(c, owner, options) });
+          candidates.push({ name, alpn: 'http/1.1', detect: detectHttp1, install: (c) => new Http1ServerConnection(c, owner, options) });
           continue;
         }
         if (name === 'Http2') {
@@ -226,14 +257,14 @@ export function createProxyFilterFactory(xcodecs: Registry<XProtocolCodec>): Net
             // The listener's connection_idle_timeout, applied by the session once it owns the socket.
             idleTimeoutMs: ctx.listener.connectionIdleTimeoutMs,
           });
-          candidates.push({ alpn: 'h2', detect: detectHttp2Preface, install: (c) => engine.serve(c, Buffer.alloc(0)) });
+          candidates.push({ name, alpn: 'h2', detect: detectHttp2Preface, install: (c) => engine.serve(c, Buffer.alloc(0)) });
           continue;
         }
         const codec = xcodecs.get(name);
         if (codec === undefined) continue; // validated at parse time; a codec unregistered since is skipped
         const xo = config.xprotocol[name];
         const xoptions = { limits: { maxFrameBytes: xo !== undefined && xo.maxFrameBytes > 0 ? xo.maxFrameBytes : codec.defaultMaxFrameBytes }, goAwayOnDrain: xo?.goAwayOnDrain ?? false };
-        candidates.push({ detect: (b) => codec.detect(b), install: (c) => new XServerConnection(c, codec, xoptions, new XConnectionOwner(shared)) });
+        candidates.push({ name, detect: (b) => codec.detect(b), install: (c) => new XServerConnection(c, codec, xoptions, new XConnectionOwner(shared)) });
       }
       // The HTTP/2 preface starts like an HTTP/1 request line ("PRI * HTTP/2.0"): it is tried first.
       candidates.sort((a, b) => (a.alpn === 'h2' ? 0 : 1) - (b.alpn === 'h2' ? 0 : 1));

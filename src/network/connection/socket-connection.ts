@@ -24,11 +24,26 @@ import {
   type ConnectionCallbacks,
   type ConnectionCounters,
   type ConnectionTlsInfo,
+  type HandoffState,
   type ReadFilter,
   type WriteFilter,
 } from '../../api/network.js';
 import type { Address } from '../../api/config.js';
 import type { Counter, Logger } from '../../api/observability.js';
+
+/**
+ * A connection ready to leave this process (hot upgrade): reading has stopped and every byte written
+ * has reached the kernel. In one synchronous step the caller reads `fd` and `unread()`, sends them,
+ * and calls `done()` (our descriptor closes; the peer sees nothing) or `fail()` (closed cleanly).
+ */
+export interface SocketHandover {
+  readonly protocol: string;
+  readonly fd: number;
+  /** The bytes read but not processed: the filter's, then whatever the socket buffered since. */
+  unread(): Buffer;
+  done(): void;
+  fail(): void;
+}
 
 /** Process-unique connection ids (MOSN `connection_id`), shared by downstream and upstream. */
 let nextConnectionId = 1;
@@ -108,6 +123,7 @@ export class SocketConnection implements Connection, IdleTracked {
   remotePort = 0;
   localAddress = '';
   localPort = 0;
+  adoptedProtocol = '';
 
   readonly #socket: Socket;
   readonly #logger: Logger;
@@ -258,7 +274,7 @@ export class SocketConnection implements Connection, IdleTracked {
    * honouring any `readDisable(true)` issued so far. Called once: by the listener after the chain
    * is built (downstream), or on connect (upstream).
    */
-  start(): void {
+  start(initial?: Buffer): void {
     if (this.#started || this.#state !== State.Open || this.#detached) return;
     this.#started = true;
     if (!this.#runNewConnection(0)) return;
@@ -266,6 +282,62 @@ export class SocketConnection implements Connection, IdleTracked {
     // Attaching 'data' switches the socket to flowing mode unless it was paused just above.
     this.#socket.on('data', handlers.data);
     this.#refreshIdle();
+    // A connection handed over by another process: the bytes it had read come first.
+    if (initial !== undefined && initial.length > 0) this.#dispatchRead(initial, false);
+  }
+
+  /**
+   * Hot upgrade: asks the first read filter that can tell (`prepareHandoff`) to bring the connection to
+   * a request boundary, then stops reading and waits for its writes to reach the kernel. Resolves null
+   * when it cannot move (TLS, detached to an HTTP/2 session, half-closed, no such filter) or closed
+   * meanwhile.
+   */
+  prepareHandover(): Promise<SocketHandover | null> {
+    const socket = this.#socket;
+    if (this.#state !== State.Open || this.#detached || !this.#started || this.#readEnded || this.#writeEnded || socket instanceof TLSSocket) return Promise.resolve(null);
+    const filter = this.#readFilters.find((f) => f.prepareHandoff !== undefined);
+    if (filter === undefined) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      let settled = false;
+      const settle = (h: SocketHandover | null): void => { if (!settled) { settled = true; resolve(h); } };
+      this.addConnectionCallbacks({ onEvent: (e) => { if (e === ConnectionEvent.LocalClose || e === ConnectionEvent.RemoteClose) settle(null); } });
+      const onReady = (state: HandoffState | null): void => {
+        if (settled) return;
+        if (state === null || this.#state !== State.Open) { settle(null); return; }
+        // Nothing more is read here: the rest stays in the kernel (or the stream buffer) for the new owner.
+        this.#detached = true;
+        socket.off('data', handlers.data);
+        socket.pause();
+        this.setIdleTimeout(0);
+        this.#flushGather();
+        const fd = handleFd(socket);
+        if (fd === undefined) { this.#detached = false; this.close('flush', 'handover_failed'); settle(null); return; }
+        let unread = state.unread;
+        const handover: SocketHandover = {
+          protocol: state.protocol,
+          fd,
+          // Accumulates: asking again (a send retried) returns everything read so far.
+          unread: () => {
+            const rest = socket.read() as Buffer | null;
+            if (rest !== null && rest.length > 0) unread = unread.length === 0 ? rest : Buffer.concat([unread, rest]);
+            return unread;
+          },
+          done: () => {
+            socket.destroy();
+            this.#finish(ConnectionEvent.LocalClose, 'handed_over');
+          },
+          fail: () => { this.#detached = false; this.close('flush', 'handover_failed'); },
+        };
+        if (socket.writableLength === 0) { settle(handover); return; }
+        socket.once('drain', () => settle(this.#state === State.Open ? handover : null));
+      };
+      try {
+        filter.prepareHandoff!(onReady);
+      } catch (err) {
+        this.#pluginFailed(err, 'prepareHandoff');
+        settle(null);
+      }
+    });
   }
 
   #detached = false;
@@ -614,6 +686,16 @@ export class SocketConnection implements Connection, IdleTracked {
     this.localAddress = s.localAddress ?? this.#localFallback;
     this.localPort = s.localPort ?? 0;
   }
+}
+
+/**
+ * The OS descriptor behind a Node socket or server. Node has no public accessor; the handle's `fd`
+ * (Unix TCPWrap/PipeWrap) is the one place Skiff reads it — only for a hot upgrade's handover.
+ */
+export function handleFd(owner: object): number | undefined {
+  const handle = (owner as { _handle?: { fd?: unknown } | null })._handle;
+  const fd = handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }
 
 /** `ECONNRESET` → `reset`; other errno codes as they are (`ECONNREFUSED`, `EPIPE`, `ETIMEDOUT`). */

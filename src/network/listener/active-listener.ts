@@ -19,7 +19,7 @@ import type { NetworkFilterCreator } from '../../api/extension.js';
 import { FilterStatus, type Connection, type ListenerFilter } from '../../api/network.js';
 import type { Counter, Gauge, Logger, Stats } from '../../api/observability.js';
 import { ErrorCode, SkiffError } from '../../base/errors.js';
-import { SocketConnection } from '../connection/socket-connection.js';
+import { handleFd, SocketConnection } from '../connection/socket-connection.js';
 import { ServerTls } from '../tls/server-tls.js';
 import type { TLSSocket } from 'node:tls';
 
@@ -348,7 +348,16 @@ export class ActiveListener {
     this.#buildConnection(tlsSocket, gen);
   }
 
-  #buildConnection(socket: Socket, gen: Generation): void {
+  /**
+   * Hot upgrade: serves a connection another process handed over (plaintext, already past the listener
+   * filters there): `protocol` skips detection, `unread` is processed before anything read here.
+   */
+  adopt(socket: Socket, unread: Buffer, protocol: string): void {
+    socket.on('error', destroyOnError);
+    this.#buildConnection(socket, this.#gen, unread, protocol);
+  }
+
+  #buildConnection(socket: Socket, gen: Generation, unread?: Buffer, protocol?: string): void {
     socket.off('error', destroyOnError);
     const { stats } = gen;
     const fallback = gen.config.address.kind === 'unix' ? gen.config.address.path : '';
@@ -366,6 +375,7 @@ export class ActiveListener {
     stats.connectionTotal.inc();
     stats.connectionActive.inc();
     conn.setIdleTimeout(gen.config.connectionIdleTimeoutMs);
+    if (protocol !== undefined) conn.adoptedProtocol = protocol;
     for (const create of gen.deps.filterCreators) {
       try {
         create(conn);
@@ -376,7 +386,7 @@ export class ActiveListener {
       }
       if (conn.closed) return;
     }
-    conn.start();
+    conn.start(unread);
   }
 
   readonly #onConnectionClose = (conn: SocketConnection): void => {
@@ -416,16 +426,6 @@ export class ActiveListener {
 const connStats = new WeakMap<SocketConnection, ListenerStats>();
 
 const DEFAULT_ALPN: ReadonlySet<string> = new Set(['http/1.1']);
-
-/**
- * The OS descriptor behind a Node server or socket. Node has no public accessor; the handle's `fd`
- * (Unix builds of TCPWrap/PipeWrap) is the one place Skiff reads it — only for a hot upgrade's handover.
- */
-export function handleFd(owner: Server | Socket): number | undefined {
-  const handle = (owner as unknown as { _handle?: { fd?: unknown } | null })._handle;
-  const fd = handle?.fd;
-  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
-}
 
 function destroyOnError(this: Socket): void {
   this.destroy();

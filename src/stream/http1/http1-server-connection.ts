@@ -15,7 +15,7 @@
  * its first byte, armed only when a head spans reads) gets 408 and a close.
  */
 import type { DownstreamOwner, DownstreamStream, ServerStreamEvents } from '../downstream-stream.js';
-import type { Connection, ConnectionCallbacks, ReadFilter } from '../../api/network.js';
+import type { Connection, ConnectionCallbacks, HandoffState, ReadFilter } from '../../api/network.js';
 import { ConnectionEvent, FilterStatus } from '../../api/network.js';
 import { Http1Parser } from '../../protocol/http1/http1-parser.js';
 import type { Http1Limits } from '../../protocol/http1/http1-limits.js';
@@ -23,6 +23,8 @@ import { BodyFraming, ParseStatus, type Http1Callbacks, type Http1Head } from '.
 import { CHUNK_END, encodeChunkHeader, encodeLastChunk, encodeResponseHead } from '../../protocol/http1/http1-encoder.js';
 import { reasonPhrase } from '../../protocol/http1/reason-phrase.js';
 import { httpDate } from '../../protocol/http1/http-date.js';
+
+const NOTHING = Buffer.alloc(0);
 
 /** What the proxy receives for one request (its per-request object). */
 export type { ServerStreamEvents } from '../downstream-stream.js';
@@ -182,6 +184,8 @@ export class Http1ServerConnection implements ReadFilter, ConnectionCallbacks, H
   #peerEnded = false;
   #closed = false;
   draining = false;
+  /** A hot upgrade waits for the request boundary (see prepareHandoff). */
+  #handoff: ((state: HandoffState | null) => void) | undefined;
 
   constructor(connection: Connection, owner: Http1ServerOwner, options: Http1ServerOptions) {
     this.connection = connection;
@@ -281,6 +285,14 @@ export class Http1ServerConnection implements ReadFilter, ConnectionCallbacks, H
       }
       const rest: Buffer = buf.subarray(this.#parser.consumed);
       if (st === ParseStatus.Paused) {
+        if (this.#resumeAsked && this.#handoff !== undefined) {
+          // The response completed inside this parse, and a hot upgrade waits: the rest moves unparsed.
+          this.#resumeAsked = false;
+          this.#waiting = false;
+          this.#feeding = false;
+          this.#handOff(rest);
+          return;
+        }
         if (this.#resumeAsked) { this.#resumeAsked = false; this.#parser.resume(); buf = rest; continue; }
         this.#held = rest.length > 0 ? rest : Buffer.alloc(0);
         buf = null;
@@ -382,6 +394,12 @@ export class Http1ServerConnection implements ReadFilter, ConnectionCallbacks, H
     if (!this.#waiting) return;
     this.#waiting = false;
     if (this.#feeding) { this.#resumeAsked = true; return; }
+    if (this.#handoff !== undefined) {
+      const held = this.#held;
+      this.#held = null;
+      this.#handOff(held ?? NOTHING);
+      return;
+    }
     this.#parser.resume();
     const held = this.#held;
     this.#held = null;
@@ -398,6 +416,26 @@ export class Http1ServerConnection implements ReadFilter, ConnectionCallbacks, H
     const held = this.#held;
     this.#held = null;
     if (held !== null && held.length > 0) s.events.onTunnelData(held, false);
+  }
+
+  /**
+   * Hot upgrade: the connection moves between requests — at once when idle, else when the current
+   * response is complete (the pipelined bytes behind it move unparsed). A tunnel cannot move.
+   */
+  prepareHandoff(ready: (state: HandoffState | null) => void): void {
+    const s = this.#stream;
+    if (this.#closed || this.#handoff !== undefined || (s !== null && s.tunnelling) || this.draining) { ready(null); return; }
+    this.#handoff = ready;
+    if (s === null && this.#parser.isIdle && !this.#waiting) this.#handOff(this.#held ?? NOTHING);
+    // Else: mid-head or mid-exchange; the boundary comes in responseComplete.
+  }
+
+  #handOff(unread: Buffer): void {
+    const ready = this.#handoff;
+    this.#handoff = undefined;
+    this.#held = null;
+    this.#clearHeadTimer();
+    if (ready !== undefined) ready({ unread, protocol: 'Http1' });
   }
 
   /** Graceful drain: idle connections close now, busy ones after their response. */

@@ -11,7 +11,7 @@
  * A read that ends inside a frame keeps the tail (copied once, joined with the next read); frames are
  * views of the read buffers, valid for as long as the caller keeps them.
  */
-import type { Connection, ConnectionCallbacks, ReadFilter } from '../../api/network.js';
+import type { Connection, ConnectionCallbacks, HandoffState, ReadFilter } from '../../api/network.js';
 import { ConnectionEvent, FilterStatus } from '../../api/network.js';
 import { XFrameKind, type XCodecLimits, type XFrame, type XProtocolCodec } from '../../api/xprotocol.js';
 
@@ -21,6 +21,8 @@ export interface XServerOwner {
   /** The connection closed; requests still in flight on it can be abandoned. */
   onClose?(conn: XServerConnection, reason: string): void;
 }
+
+const NOTHING = Buffer.alloc(0);
 
 export interface XServerStats {
   heartbeatsAnswered: number;
@@ -50,6 +52,8 @@ export class XServerConnection implements ReadFilter, ConnectionCallbacks {
   /** Undecoded tail of the previous read. */
   #rest: Buffer | null = null;
   #closed = false;
+  /** A hot upgrade waits for the in-flight requests to be answered. */
+  #handoff: ((state: HandoffState | null) => void) | undefined;
 
   constructor(connection: Connection, codec: XProtocolCodec, options: XServerOptions, owner: XServerOwner) {
     this.connection = connection;
@@ -72,7 +76,28 @@ export class XServerConnection implements ReadFilter, ConnectionCallbacks {
     if (this.#inFlight > 0) this.#inFlight--;
     if (this.#inFlight !== 0) return;
     if (this.#broken !== '') this.connection.close('flush', this.#broken);
+    else if (this.#handoff !== undefined) this.#handOff();
     else if (this.#draining) this.#finishDrain();
+  }
+
+  /**
+   * Hot upgrade: no new frame is read; once every in-flight request is answered, the connection moves
+   * with its undecoded tail. Oneways already forwarded finish upstream on their own.
+   */
+  prepareHandoff(ready: (state: HandoffState | null) => void): void {
+    if (this.#broken !== '' || this.#closed || this.#handoff !== undefined) { ready(null); return; }
+    this.#handoff = ready;
+    this.connection.readDisable(true);
+    if (this.#inFlight === 0) this.#handOff();
+  }
+
+  #handOff(): void {
+    const ready = this.#handoff;
+    this.#handoff = undefined;
+    if (ready === undefined) return;
+    const rest = this.#rest ?? NOTHING;
+    this.#rest = null;
+    ready({ unread: rest, protocol: this.codec.name });
   }
 
   /**
