@@ -16,6 +16,7 @@ import type { ListenerConfig } from '../api/config.js';
 import type { Logger } from '../api/observability.js';
 import type { ResourceDiff } from '../config/index.js';
 import { ActiveListener, type ListenerDeps } from '../network/listener/active-listener.js';
+import type { SocketConnection } from '../network/connection/socket-connection.js';
 import { buildListenerDeps, type ListenerServices } from './filter-chain-builder.js';
 
 export interface ListenerPlan {
@@ -47,6 +48,20 @@ export class ListenerSet {
 
   active(): Iterable<ActiveListener> {
     return this.#active.values();
+  }
+
+  /** Every downstream connection, of running and of draining listeners, with its listener's name. */
+  downstreamConnections(): { listener: string; conn: SocketConnection }[] {
+    const out: { listener: string; conn: SocketConnection }[] = [];
+    const add = (l: ActiveListener): void => { for (const conn of l.socketConnections()) out.push({ listener: l.name, conn }); };
+    for (const l of this.#active.values()) add(l);
+    for (const d of this.#draining) add(d.listener);
+    return out;
+  }
+
+  /** Hot upgrade: stop accepting everywhere; the sockets stay open in the new process (unix paths too). */
+  async releaseAll(): Promise<void> {
+    await Promise.all([...this.#active.values()].map((l) => l.stopAccepting(true)));
   }
 
   get drainingCount(): number {

@@ -24,6 +24,12 @@ import { addClusters, applyClusterChanges, removeClusters } from './cluster-set.
 import { ListenerSet } from './listener-set.js';
 import { PidFile } from './pid-file.js';
 import { Stage, StageManager, stageName } from './stages.js';
+import { handleFd } from '../network/connection/socket-connection.js';
+import type { Socket } from 'node:net';
+import { configIdentity, emptyStatus, reconfigSocketPath, type UpgradeStatus } from './upgrade/control.js';
+import { UpgradeListener, type HandoverHost, type ListeningSocket } from './upgrade/handover.js';
+import { tryTakeover, type Takeover, type TakeoverHost } from './upgrade/takeover.js';
+import { nativeFd } from '../base/native-fd.js';
 import { skiffVersion } from './version.js';
 
 export interface ServerOptions {
@@ -44,6 +50,11 @@ export interface ServerOptions {
   readonly admin?: boolean;
   /** An inherited, already-listening admin socket (hot upgrade). */
   readonly adminFd?: number;
+  /**
+   * Hot upgrade: before binding, look for an old Skiff serving the same config file in `uds_dir` and
+   * take over its sockets and connections (`force`: --takeover, even if it serves another file).
+   */
+  readonly upgrade?: { readonly force: boolean };
 }
 
 export class Server {
@@ -67,6 +78,12 @@ export class Server {
   /** Serialises live updates: one applies at a time, in arrival order. */
   #updates: Promise<unknown> = Promise.resolve();
   #stopped: Promise<void> | undefined;
+  /** Hot upgrade, either side (GET /api/v1/upgrade). */
+  readonly upgradeStatus: UpgradeStatus = emptyStatus();
+  #upgradeListener: UpgradeListener | undefined;
+  #handingOver = false;
+  /** The takeover this process started with (its predecessor's reconfig socket frees when it ends). */
+  #takeover: Takeover | undefined;
 
   private constructor(load: LoadResult, options: ServerOptions) {
     this.#options = options;
@@ -93,18 +110,27 @@ export class Server {
   /** Builds and starts a server; rejects (with everything closed again) if any listener or admin cannot bind. */
   static async start(load: LoadResult, options: ServerOptions): Promise<Server> {
     const server = new Server(load, options);
+    let takeover: Takeover | undefined;
     try {
-      await server.#start();
+      if (options.upgrade !== undefined && options.configPath !== undefined) {
+        takeover = await tryTakeover({ udsDir: load.config.udsDir, configPath: options.configPath, config: load.config, force: options.upgrade.force, logger: server.logger });
+      }
+      await server.#start(takeover);
     } catch (err) {
       // The caller (main) reports the error as one line; here only undo what was started.
+      takeover?.abort((err as Error).message);
       await server.stopNow();
       server.flushLogs();
       throw err;
     }
+    if (takeover !== undefined) {
+      server.#takeover = takeover;
+      takeover.complete(server.takeoverHost());
+    }
     return server;
   }
 
-  async #start(): Promise<void> {
+  async #start(takeover?: Takeover): Promise<void> {
     const { config, warnings, notes } = this.#current;
     for (const w of warnings) this.logger.warn({ path: w.path }, `config warning: ${formatIssue(w)}`);
     for (const n of notes) this.logger.info({ path: n.path }, `config note: ${formatIssue(n)}`);
@@ -112,14 +138,14 @@ export class Server {
     addClusters(this.#clusterManager, config.clusters);
     this.#routers = compileRouters(config.server.routers);
     this.stages.set(Stage.Starting);
-    await this.#listeners.bindAll(config.server.listeners, this.#options.listenerFds);
+    await this.#listeners.bindAll(config.server.listeners, takeover?.listenerFds ?? this.#options.listenerFds);
     if (config.admin && this.#options.admin !== false) {
       this.#admin = new AdminServer({
         address: config.admin.address,
         context: createAdminContext(this),
         logger: this.logger.child({ component: 'admin' }),
       });
-      await this.#admin.listen(this.#options.adminFd);
+      await this.#admin.listen(takeover?.adminFd ?? this.#options.adminFd);
       this.logger.info({ address: `${config.admin.address.host}:${this.#admin.port}` }, 'admin API listening');
     }
     if (config.pidFile) {
@@ -157,6 +183,92 @@ export class Server {
   /** A running listener's bound address text (the real port when config said 0). */
   listenerAddress(name: string): string | undefined {
     return this.#listeners.get(name)?.boundAddress.text;
+  }
+
+  // ── hot upgrade ──
+
+  /**
+   * The old side: answer new Skiffs that want to take over (reconfig socket in uds_dir). `exit` ends
+   * the process once the connections are handed over. Off with `disable_upgrade`, without a config
+   * file, or without the native addon (logged).
+   */
+  async listenForUpgrades(exit: () => void): Promise<void> {
+    const cfg = this.#current.config;
+    const path = this.#options.configPath;
+    if (cfg.disableUpgrade || path === undefined) return;
+    if (nativeFd === undefined) {
+      this.logger.warn('hot upgrade unavailable: the native addon is not built (npm install builds it)');
+      return;
+    }
+    // Taking over: the old process answers on the socket path until it is done.
+    if (this.#takeover !== undefined) await this.#takeover.finished;
+    if (this.stages.stopping) return;
+    const listener = new UpgradeListener(this.#handoverHost(exit), reconfigSocketPath(cfg.udsDir, path));
+    try {
+      await listener.listen();
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message, socket: listener.path }, 'hot upgrade unavailable: cannot listen on the reconfig socket');
+      return;
+    }
+    this.#upgradeListener = listener;
+    this.logger.info({ socket: listener.path }, 'hot upgrade: ready to hand over (reconfig socket)');
+  }
+
+  #handoverHost(exit: () => void): HandoverHost {
+    const listening = (name: string, configAddress: string, boundAddress: string, fd: number | undefined): ListeningSocket[] =>
+      fd === undefined ? [] : [{ name, configAddress, boundAddress, fd }];
+    return {
+      logger: this.logger,
+      stats: this.stats,
+      version: this.version,
+      gracefulTimeoutMs: this.gracefulTimeoutMs,
+      configIdentity: configIdentity(this.#options.configPath ?? ''),
+      status: this.upgradeStatus,
+      canHandOver: () => this.#ready && !this.#draining && !this.#handingOver && !this.stages.stopping,
+      listeningSockets: () => [...this.#listeners.active()].flatMap((l) => listening(l.name, l.config.address.text, l.boundAddress.text, l.listeningFd())),
+      adminSocket: () => {
+        const a = this.#admin;
+        const cfg = this.#current.config.admin;
+        if (a === undefined || cfg === undefined) return undefined;
+        const host = cfg.address.host.includes(':') ? `[${cfg.address.host}]` : cfg.address.host;
+        return listening('', cfg.address.text, `${host}:${a.port}`, handleFd(a.server))[0];
+      },
+      releaseListeners: async () => {
+        this.#handingOver = true;
+        this.#ready = false;
+        await this.#listeners.releaseAll();
+        await this.#admin?.close();
+      },
+      downstreamConnections: () => this.#listeners.downstreamConnections(),
+      enterUpgrading: () => this.stages.set(Stage.Upgrading),
+      exitAfterHandover: exit,
+    };
+  }
+
+  /** SIGHUP's action (set by `skiff start` unless disable_upgrade): start the successor process. */
+  hotUpgrade: (() => void) | undefined;
+
+  /** Why a hot upgrade cannot start now (SIGHUP), or undefined. */
+  upgradeBlocker(): string | undefined {
+    if (this.#upgradeListener === undefined) return 'hot upgrade is unavailable (see the log at start)';
+    if (this.#handingOver || this.upgradeStatus.state === 'handing_over') return 'an upgrade is already under way';
+    if (!this.#ready) return 'not serving yet';
+    return undefined;
+  }
+
+  /** The new side: what a takeover needs once this server runs on the inherited sockets. */
+  takeoverHost(): TakeoverHost {
+    return {
+      logger: this.logger,
+      stats: this.stats,
+      status: this.upgradeStatus,
+      adoptConnection: (listener: string, socket: Socket, unread: Buffer, protocol: string) => {
+        const l = this.#listeners.get(listener);
+        if (l === undefined) return false;
+        l.adopt(socket, unread, protocol);
+        return true;
+      },
+    };
   }
 
   /** Validates a raw document with the same registries and options as at start, then applies it. */
@@ -257,6 +369,7 @@ export class Server {
 
   async #finalStop(): Promise<void> {
     this.stages.set(Stage.Stopping);
+    this.#upgradeListener?.close();
     this.#listeners.closeAll();
     this.#clusterManager.close();
     await this.#admin?.close();

@@ -5,7 +5,9 @@
  *   SIGINT, SIGQUIT  fast stop: close everything, exit 0 (well under 1 s)
  *   SIGUSR1          reopen log files and access logs (having a listener also keeps Node from
  *                    opening its inspector on SIGUSR1, so no debugger port ever opens)
- *   SIGHUP           logged and ignored until hot upgrade lands (it must never kill Skiff)
+ *   SIGHUP           hot upgrade: start a new Skiff with the same command line, which takes over
+ *                    (`hotUpgrade`); without it (disable_upgrade, embedded) logged and ignored —
+ *                    it never kills Skiff
  *   uncaughtException / unhandledRejection: logged at error, the process keeps serving (the data
  *                    plane must not throw; this is the last net, not a mechanism)
  */
@@ -19,6 +21,8 @@ export interface SignalTarget {
   flushLogs(): void;
   /** Graceful drain limit, for the watchdog that guarantees exit. */
   readonly gracefulTimeoutMs: number;
+  /** SIGHUP: start the successor process (hot upgrade). */
+  readonly hotUpgrade?: (() => void) | undefined;
 }
 
 export interface SignalOptions {
@@ -74,7 +78,10 @@ export function installSignalHandlers(target: SignalTarget, options: SignalOptio
     logger.info('SIGUSR1: log files reopened');
   };
   const onHup = (): void => {
-    logger.warn('hot upgrade is not implemented yet; SIGHUP ignored');
+    if (stopping) { logger.warn('SIGHUP while stopping: ignored'); return; }
+    if (target.hotUpgrade === undefined) { logger.warn('hot upgrade is off (disable_upgrade); SIGHUP ignored'); return; }
+    logger.info('SIGHUP: hot upgrade');
+    target.hotUpgrade();
   };
   const onUncaught = (err: unknown): void => {
     logger.error({ err }, 'uncaught exception (kept serving)');

@@ -6,9 +6,9 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import net from 'node:net';
 import { canConnect, echo, echoRoundTrip, proxyConfig, SkiffProcess, slowStreamer, startUpstream, tcpCollect, tempDir, writeJson } from '../fakes/skiff-process.js';
 
-async function startWith(upstreamPort: number, gracefulTimeout = '5s'): Promise<{ skiff: SkiffProcess; cleanup: () => Promise<void> }> {
+async function startWith(upstreamPort: number, gracefulTimeout = '5s', extra?: Record<string, unknown>): Promise<{ skiff: SkiffProcess; cleanup: () => Promise<void> }> {
   const t = tempDir();
-  const doc = proxyConfig({ listeners: [{ name: 'l1', cluster: 'c1' }], clusters: [{ name: 'c1', ports: [upstreamPort] }], gracefulTimeout });
+  const doc = { ...proxyConfig({ listeners: [{ name: 'l1', cluster: 'c1' }], clusters: [{ name: 'c1', ports: [upstreamPort] }], gracefulTimeout }), ...extra };
   const skiff = await SkiffProcess.start(writeJson(t.dir, 'skiff.json', doc));
   return {
     skiff,
@@ -88,12 +88,12 @@ for (const sig of ['SIGINT', 'SIGQUIT'] as const) {
   });
 }
 
-test('SIGHUP is logged and ignored: the process keeps serving', async () => {
+test('SIGHUP with disable_upgrade is logged and ignored: the process keeps serving', async () => {
   const upstream = await startUpstream(echo);
-  const { skiff, cleanup } = await startWith(upstream.port);
+  const { skiff, cleanup } = await startWith(upstream.port, '5s', { disable_upgrade: true });
   try {
     skiff.signal('SIGHUP');
-    await skiff.waitFor(() => skiff.logs.some((l) => l.msg === 'hot upgrade is not implemented yet; SIGHUP ignored'), 3000, 'SIGHUP log');
+    await skiff.waitFor(() => skiff.logs.some((l) => l.msg === 'hot upgrade is off (disable_upgrade); SIGHUP ignored'), 3000, 'SIGHUP log');
     assert.ok(await echoRoundTrip(skiff.listenerPort('l1'), randomBytes(4096)));
     assert.equal((await skiff.admin('GET', '/api/v1/states')).body, `pid=${skiff.child.pid}&state=6\n`);
   } finally {

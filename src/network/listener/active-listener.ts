@@ -135,6 +135,11 @@ export class ActiveListener {
     return this.#connections.values();
   }
 
+  /** The live connections themselves (a hot upgrade moves them). */
+  socketConnections(): Iterable<SocketConnection> {
+    return this.#connections.values();
+  }
+
   /**
    * Binds the configured address, or — with `fd` — serves an already-listening socket handed in
    * (a worker's share of the controller's socket, or one inherited in a hot upgrade).

@@ -1,0 +1,309 @@
+/**
+ * Server layer, hot upgrade — the OLD process's side. It listens on its reconfig socket for its whole
+ * life. A new Skiff serving the same config file (or started with --takeover) says hello; then:
+ *
+ *   1. accept: the listening sockets (listeners + admin) go to the new process over the xfer
+ *      channel, the counters in the reply; the old process goes on serving meanwhile.
+ *   2. ready (the new process serves): stop accepting (the sockets stay open in the new process),
+ *      then every downstream connection is brought to a request boundary and moves — socket and
+ *      unread bytes — to one of the new serving processes; TLS and HTTP/2 connections are drained
+ *      (Connection: close / GOAWAY). Left at graceful_timeout: closed after their writes.
+ *   3. done (counts, final counters) → the old process exits 0.
+ *
+ * The new process going away before `ready` (it failed to start) aborts the upgrade; nothing had
+ * changed here, so the old process just keeps serving.
+ */
+import { createServer, connect, type Server as NetServer, type Socket } from 'node:net';
+import type { Logger } from '../../api/observability.js';
+import type { CounterEntry, StatsStore } from '../../observability/index.js';
+import type { SocketConnection, SocketHandover } from '../../network/connection/socket-connection.js';
+import { ControlChannel, type ControlMessage, type UpgradeStatus } from './control.js';
+import { encodeConnData, encodeRecord, MAX_RECORD_BYTES, RecordType, removeSocketFile, XferSender } from './xfer.js';
+
+export interface ListeningSocket {
+  /** Listener name ('' for the admin socket). */
+  readonly name: string;
+  readonly configAddress: string;
+  readonly boundAddress: string;
+  readonly fd: number;
+}
+
+/** What the old process's server offers the handover. */
+export interface HandoverHost {
+  readonly logger: Logger;
+  readonly stats: StatsStore;
+  readonly version: string;
+  readonly gracefulTimeoutMs: number;
+  /** The real path of the config file this process serves. */
+  readonly configIdentity: string;
+  readonly status: UpgradeStatus;
+  /** True while serving normally (not stopping, not already handing over). */
+  canHandOver(): boolean;
+  listeningSockets(): ListeningSocket[];
+  adminSocket(): ListeningSocket | undefined;
+  /** Stop accepting on every listener and the admin API; the new process serves the sockets now. */
+  releaseListeners(): Promise<void>;
+  /** Every downstream connection (those of listeners still draining too) with its listener's name. */
+  downstreamConnections(): { listener: string; conn: SocketConnection }[];
+  /** Marks the process as upgrading (stage 13). */
+  enterUpgrading(): void;
+  /** The handover is over: close what is left and exit 0. */
+  exitAfterHandover(): void;
+}
+
+/** How long the new process may take from hello to ready (config, clusters, binds). */
+const READY_TIMEOUT_MS = 60_000;
+
+export class UpgradeListener {
+  readonly path: string;
+  readonly #host: HandoverHost;
+  readonly #logger: Logger;
+  #server: NetServer | undefined;
+  #busy = false;
+
+  constructor(host: HandoverHost, path: string) {
+    this.#host = host;
+    this.#logger = host.logger;
+    this.path = path;
+  }
+
+  /** Listens on the reconfig socket; a live one (another Skiff serving this config) is an error. */
+  async listen(): Promise<void> {
+    if (await isLive(this.path)) throw new Error(`another Skiff answers on ${this.path}`);
+    removeSocketFile(this.path);
+    const server = createServer((s) => this.#onConnection(s));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ path: this.path }, () => {
+        server.off('error', reject);
+        server.on('error', (err) => this.#logger.error({ err }, 'hot upgrade: reconfig socket error'));
+        resolve();
+      });
+    });
+    this.#server = server;
+  }
+
+  close(): void {
+    const s = this.#server;
+    this.#server = undefined;
+    s?.close();
+    removeSocketFile(this.path);
+  }
+
+  #onConnection(socket: Socket): void {
+    socket.on('error', () => socket.destroy());
+    let session: HandoverSession | undefined;
+    const channel = new ControlChannel(
+      socket,
+      (m) => {
+        if (session !== undefined) { session.onMessage(m); return; }
+        if (m.t !== 'hello') { channel.send({ t: 'refuse', reason: 'expected hello' }); channel.close(); return; }
+        const refusal = this.#refusal(m);
+        if (refusal !== undefined) {
+          this.#logger.warn({ from: m['pid'], reason: refusal }, 'hot upgrade: refused a takeover');
+          channel.send({ t: 'refuse', reason: refusal });
+          channel.close();
+          return;
+        }
+        this.#busy = true;
+        session = new HandoverSession(this.#host, channel, m, () => { this.#busy = false; }, () => this.close());
+        session.start();
+      },
+      (reason) => session?.onEnd(reason),
+    );
+  }
+
+  #refusal(hello: ControlMessage): string | undefined {
+    if (this.#busy) return 'an upgrade is already under way';
+    if (!this.#host.canHandOver()) return 'the old process is stopping';
+    if (typeof hello['xfer'] !== 'string' || typeof hello['pid'] !== 'number') return 'bad hello';
+    if (hello['configPath'] !== this.#host.configIdentity && hello['takeover'] !== true) {
+      return `this Skiff serves ${this.#host.configIdentity}, not ${String(hello['configPath'])} (start the new one with --takeover to replace it anyway)`;
+    }
+    return undefined;
+  }
+}
+
+class HandoverSession {
+  readonly #host: HandoverHost;
+  readonly #channel: ControlChannel;
+  readonly #logger: Logger;
+  readonly #peerPid: number;
+  readonly #xferPath: string;
+  readonly #onAbort: () => void;
+  readonly #closeListener: () => void;
+  #sender: XferSender | undefined;
+  #readyTimer: NodeJS.Timeout | undefined;
+  #phase: 'offered' | 'handing_over' | 'done' | 'aborted' = 'offered';
+  #startedAt = 0;
+
+  constructor(host: HandoverHost, channel: ControlChannel, hello: ControlMessage, onAbort: () => void, closeListener: () => void) {
+    this.#host = host;
+    this.#channel = channel;
+    this.#logger = host.logger;
+    this.#peerPid = hello['pid'] as number;
+    this.#xferPath = hello['xfer'] as string;
+    this.#onAbort = onAbort;
+    this.#closeListener = closeListener;
+  }
+
+  start(): void {
+    const host = this.#host;
+    this.#startedAt = Date.now();
+    let sender: XferSender;
+    try {
+      sender = XferSender.connect(this.#xferPath);
+    } catch (err) {
+      this.#abort(`cannot reach the new process's transfer socket: ${(err as Error).message}`);
+      return;
+    }
+    this.#sender = sender;
+    const sockets = host.listeningSockets();
+    const admin = host.adminSocket();
+    const all = admin === undefined ? sockets : [...sockets, admin];
+    const meta = all.map((s) => ({ name: s.name, configAddress: s.configAddress, boundAddress: s.boundAddress, admin: s === admin }));
+    sender.send(() => ({ data: encodeRecord(RecordType.Listeners, { listeners: meta }), fds: all.map((s) => s.fd) }));
+    this.#channel.send({ t: 'accept', pid: process.pid, version: host.version, counters: host.stats.counterEntries(), listeners: meta.length });
+    this.#logger.info({ to: this.#peerPid, listeners: meta.length }, 'hot upgrade: listening sockets sent to the new process');
+    this.#readyTimer = setTimeout(() => this.#abort('the new process did not become ready in time'), READY_TIMEOUT_MS);
+    this.#readyTimer.unref();
+  }
+
+  onMessage(m: ControlMessage): void {
+    if (m.t === 'ready' && this.#phase === 'offered') {
+      clearTimeout(this.#readyTimer);
+      const targets = Array.isArray(m['targets']) ? (m['targets'] as unknown[]).filter((x): x is string => typeof x === 'string') : [];
+      void this.#handOver(targets.length > 0 ? targets : [this.#xferPath]).catch((err: unknown) => {
+        this.#logger.error({ err }, 'hot upgrade: handover failed; exiting after a drain');
+        this.#host.exitAfterHandover();
+      });
+    }
+  }
+
+  onEnd(reason: string): void {
+    if (this.#phase === 'offered') this.#abort(`the new process went away before it was ready (${reason})`);
+  }
+
+  #abort(reason: string): void {
+    if (this.#phase !== 'offered') return;
+    this.#phase = 'aborted';
+    clearTimeout(this.#readyTimer);
+    this.#sender?.close();
+    this.#channel.send({ t: 'abort', reason });
+    this.#channel.close();
+    const st = this.#host.status;
+    st.state = 'failed';
+    st.to = this.#peerPid;
+    st.reason = reason;
+    this.#logger.warn({ to: this.#peerPid, reason }, 'hot upgrade: aborted');
+    this.#onAbort();
+  }
+
+  async #handOver(targets: string[]): Promise<void> {
+    const host = this.#host;
+    this.#phase = 'handing_over';
+    const st = host.status;
+    Object.assign(st, { state: 'handing_over', to: this.#peerPid, startedAt: new Date(this.#startedAt).toISOString(), connectionsMigrated: 0, connectionsDrained: 0, connectionsClosed: 0 });
+    host.enterUpgrading();
+    this.#logger.info({ to: this.#peerPid, targets: targets.length }, 'hot upgrade: handing over');
+    await host.releaseListeners();
+    this.#closeListener();
+    const senders: XferSender[] = [];
+    for (const t of targets) {
+      if (t === this.#xferPath && this.#sender !== undefined) { senders.push(this.#sender); continue; }
+      try { senders.push(XferSender.connect(t)); } catch (err) { this.#logger.warn({ err, target: t }, 'hot upgrade: a target is unreachable'); }
+    }
+    const deadline = Date.now() + host.gracefulTimeoutMs;
+    const seen = new WeakSet<SocketConnection>();
+    const pending = new Set<Promise<void>>();
+    let next = 0;
+    const progress = setInterval(() => this.#channel.send({ t: 'progress', migrated: st.connectionsMigrated, drained: st.connectionsDrained, closed: st.connectionsClosed }), 500);
+    progress.unref();
+    // Connections finishing a TLS handshake or a listener filter join late: look again until none is left.
+    for (;;) {
+      for (const { listener, conn } of host.downstreamConnections()) {
+        if (seen.has(conn)) continue;
+        seen.add(conn);
+        const sender = senders.length === 0 ? undefined : senders[next++ % senders.length];
+        const p = this.#moveOne(listener, conn, sender).finally(() => pending.delete(p));
+        pending.add(p);
+      }
+      const left = host.downstreamConnections().length;
+      if (left === 0 || Date.now() >= deadline) break;
+      await sleep(Math.min(50, Math.max(1, deadline - Date.now())));
+    }
+    // The deadline: whatever is still here closes after its writes.
+    for (const { conn } of host.downstreamConnections()) {
+      st.connectionsClosed++;
+      conn.close('flush', 'upgrade_deadline');
+    }
+    await Promise.race([Promise.all(pending), sleep(1000)]);
+    await Promise.all(senders.map((s) => s.idle()));
+    clearInterval(progress);
+    st.state = 'complete';
+    st.ms = Date.now() - this.#startedAt;
+    this.#phase = 'done';
+    const summary = { migrated: st.connectionsMigrated, drained: st.connectionsDrained, closed: st.connectionsClosed, ms: st.ms };
+    this.#channel.send({ t: 'done', ...summary, counters: host.stats.counterEntries() });
+    this.#logger.info({ to: this.#peerPid, ...summary }, 'hot upgrade: done');
+    for (const s of senders) s.close();
+    this.#channel.close();
+    host.exitAfterHandover();
+  }
+
+  /** One connection: moved when it reaches a boundary, else drained (it closes by itself, or at the deadline). */
+  async #moveOne(listener: string, conn: SocketConnection, sender: XferSender | undefined): Promise<void> {
+    const st = this.#host.status;
+    const h = sender === undefined || sender.broken ? null : await conn.prepareHandover();
+    if (h === null) {
+      if (conn.closed) return;
+      st.connectionsDrained++;
+      conn.notifyDrain();
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      sendConnection(sender!, listener, h, (ok) => {
+        if (ok) { h.done(); st.connectionsMigrated++; }
+        else { h.fail(); st.connectionsClosed++; }
+        resolve();
+      });
+    });
+  }
+}
+
+let nextTransferId = 1;
+
+/** Queues a connection: its descriptor and first bytes in one record, the rest in ConnData records. */
+function sendConnection(sender: XferSender, listener: string, h: SocketHandover, sent: (ok: boolean) => void): void {
+  const id = nextTransferId++;
+  let tail: Buffer = Buffer.alloc(0);
+  sender.send(() => {
+    const unread = h.unread();
+    const first = unread.subarray(0, MAX_RECORD_BYTES);
+    tail = unread.subarray(first.length);
+    return { data: encodeRecord(RecordType.Conn, { id, listener, protocol: h.protocol, unreadLength: unread.length }, first), fds: [h.fd] };
+  }, (ok) => {
+    if (!ok) { sent(false); return; }
+    // The descriptor is in the new process's queue: ours can close now; the remaining bytes follow in order.
+    sent(true);
+    for (let off = 0; off < tail.length; off += MAX_RECORD_BYTES) {
+      const piece = tail.subarray(off, off + MAX_RECORD_BYTES);
+      sender.send(() => ({ data: encodeConnData(id, piece), fds: [] }));
+    }
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** True when something accepts connections at `path`. */
+export function isLive(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ path });
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => { s.destroy(); resolve(false); });
+  });
+}
+
+export type { CounterEntry };

@@ -1,0 +1,314 @@
+/**
+ * Server layer, hot upgrade — the NEW process's side. Before binding anything, a starting Skiff
+ * looks for an old one serving the same config file (its reconfig socket in `uds_dir`). Found:
+ *
+ *   hello → accept + the listening sockets (xfer channel) → the caller starts the server on them
+ *   (`listenerFds`, `adminFd`) → `complete(server)`: counters absorbed, `ready` sent, connections
+ *   adopted as they arrive → `done` from the old process → complete.
+ *
+ * Not found, refused, or no native addon: an ordinary start. A failed start after the sockets came
+ * (the process exits) makes the old process resume: nothing there had changed.
+ */
+import { connect, Socket } from 'node:net';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Address, SkiffConfig } from '../../api/config.js';
+import type { Logger } from '../../api/observability.js';
+import type { CounterEntry, StatsStore } from '../../observability/index.js';
+import { nativeFd } from '../../base/native-fd.js';
+import { configIdentity, ControlChannel, reconfigSocketPath, type ControlMessage, type UpgradeStatus } from './control.js';
+import { closeQuietly, RecordType, XferReceiver, type XferRecord } from './xfer.js';
+
+/** What the new process's server offers the takeover. */
+export interface TakeoverHost {
+  readonly logger: Logger;
+  readonly stats: StatsStore;
+  readonly status: UpgradeStatus;
+  /** Serves a connection handed over; false when no listener of that name runs here. */
+  adoptConnection(listener: string, socket: Socket, unread: Buffer, protocol: string): boolean;
+}
+
+export interface TakeoverOptions {
+  readonly udsDir: string;
+  readonly configPath: string;
+  readonly config: SkiffConfig;
+  /** --takeover: replace the Skiff in uds_dir even when it serves another config file. */
+  readonly force: boolean;
+  readonly logger: Logger;
+}
+
+interface InheritedSocket { name: string; configAddress: string; boundAddress: string; admin: boolean; fd: number }
+
+const HELLO_TIMEOUT_MS = 10_000;
+
+/** A takeover in progress: the inherited sockets for the server, then `complete` once it serves. */
+export class Takeover {
+  readonly fromPid: number;
+  readonly listenerFds: ReadonlyMap<string, number>;
+  readonly adminFd: number | undefined;
+  readonly #channel: ControlChannel;
+  readonly #receiver: XferReceiver;
+  readonly #logger: Logger;
+  readonly #counters: CounterEntry[];
+  readonly #unused: number[];
+  /** Old listener name → our listener name (connections name the listener they came from). */
+  readonly #names: Map<string, string>;
+  readonly #startedAt: number;
+  #host: TakeoverHost | undefined;
+  /** Connections whose unread bytes are still arriving, by transfer id. */
+  readonly #partial = new Map<number, { listener: string; protocol: string; fd: number; need: number; chunks: Buffer[]; have: number }>();
+  #done = false;
+  #resolveFinished!: () => void;
+  /** Settles when the old process is done (or gone): its reconfig socket is free then. */
+  readonly finished = new Promise<void>((resolve) => { this.#resolveFinished = resolve; });
+
+  constructor(init: { fromPid: number; channel: ControlChannel; receiver: XferReceiver; logger: Logger; counters: CounterEntry[]; listenerFds: Map<string, number>; adminFd: number | undefined; unused: number[]; names: Map<string, string>; startedAt: number }) {
+    this.fromPid = init.fromPid;
+    this.#channel = init.channel;
+    this.#receiver = init.receiver;
+    this.#logger = init.logger;
+    this.#counters = init.counters;
+    this.listenerFds = init.listenerFds;
+    this.adminFd = init.adminFd;
+    this.#unused = init.unused;
+    this.#names = init.names;
+    this.#startedAt = init.startedAt;
+  }
+
+  /** The server runs on the inherited sockets: tell the old process, and adopt what it sends. */
+  complete(host: TakeoverHost): void {
+    this.#host = host;
+    const n = nativeFd!;
+    for (const fd of this.#unused) closeQuietly(n, fd);
+    host.stats.absorbCounters(this.#counters);
+    Object.assign(host.status, {
+      state: 'taking_over', from: this.fromPid, startedAt: new Date(this.#startedAt).toISOString(),
+      listenersInherited: this.listenerFds.size + (this.adminFd === undefined ? 0 : 1),
+    });
+    this.#channel.send({ t: 'ready', pid: process.pid, targets: [this.#receiver.path] });
+  }
+
+  /** The server failed to start: give the sockets back (closing ours) and let the old process resume. */
+  abort(reason: string): void {
+    this.#resolveFinished();
+    const n = nativeFd!;
+    for (const fd of this.#unused) closeQuietly(n, fd);
+    this.#receiver.close();
+    this.#channel.send({ t: 'abort', reason });
+    this.#channel.close();
+  }
+
+  onRecord(r: XferRecord): void {
+    const n = nativeFd!;
+    if (r.type === RecordType.Conn) {
+      const fd = r.fds[0];
+      for (const extra of r.fds.slice(1)) closeQuietly(n, extra);
+      if (fd === undefined) return;
+      const id = Number(r.json['id']);
+      const need = Number(r.json['unreadLength']) || 0;
+      const entry = { listener: String(r.json['listener'] ?? ''), protocol: String(r.json['protocol'] ?? ''), fd, need, chunks: [r.bytes], have: r.bytes.length };
+      if (entry.have >= need) this.#adopt(entry);
+      else this.#partial.set(id, entry);
+      return;
+    }
+    if (r.type === RecordType.ConnData) {
+      const id = Number(r.json['id']);
+      const e = this.#partial.get(id);
+      if (e === undefined) return;
+      e.chunks.push(Buffer.from(r.bytes));
+      e.have += r.bytes.length;
+      if (e.have >= e.need) { this.#partial.delete(id); this.#adopt(e); }
+      return;
+    }
+    for (const fd of r.fds) closeQuietly(n, fd);
+  }
+
+  #adopt(e: { listener: string; protocol: string; fd: number; chunks: Buffer[] }): void {
+    const host = this.#host;
+    const unread = e.chunks.length === 1 ? Buffer.from(e.chunks[0]!) : Buffer.concat(e.chunks);
+    const name = this.#names.get(e.listener) ?? e.listener;
+    let socket: Socket;
+    try {
+      socket = new Socket({ fd: e.fd, allowHalfOpen: true, readable: true, writable: true });
+    } catch (err) {
+      this.#logger.warn({ err }, 'hot upgrade: a handed-over descriptor is not a socket');
+      closeQuietly(nativeFd!, e.fd);
+      return;
+    }
+    if (host === undefined || !host.adoptConnection(name, socket, unread, e.protocol)) {
+      this.#logger.warn({ listener: e.listener }, 'hot upgrade: no listener here for a handed-over connection; closing it');
+      socket.destroy();
+      return;
+    }
+    if (host !== undefined) host.status.connectionsMigrated++;
+  }
+
+  onMessage(m: ControlMessage): void {
+    const st = this.#host?.status;
+    if (m.t === 'progress' && st !== undefined) {
+      st.connectionsDrained = Number(m['drained']) || 0;
+      st.connectionsClosed = Number(m['closed']) || 0;
+      return;
+    }
+    if (m.t === 'done') this.#finish(m);
+  }
+
+  onEnd(reason: string): void {
+    this.#resolveFinished();
+    if (this.#done) return;
+    this.#done = true;
+    this.#receiver.close();
+    const st = this.#host?.status;
+    if (st === undefined) return; // still starting: the caller sees the failure
+    st.state = 'failed';
+    st.reason = `the old process went away (${reason})`;
+    this.#logger.warn({ from: this.fromPid, reason }, 'hot upgrade: the old process went away before it was done; serving on');
+  }
+
+  #finish(m: ControlMessage): void {
+    this.#resolveFinished();
+    if (this.#done) return;
+    this.#done = true;
+    // Every record was sent before `done`: take what is queued, then stop polling.
+    this.#receiver.close();
+    for (const e of this.#partial.values()) closeQuietly(nativeFd!, e.fd);
+    this.#partial.clear();
+    const host = this.#host;
+    if (host === undefined) return;
+    // The old process counted on after its first snapshot: add the difference.
+    const before = new Map(this.#counters.map((c) => [counterKey(c), c.value]));
+    const finalCounters = Array.isArray(m['counters']) ? (m['counters'] as CounterEntry[]) : [];
+    host.stats.absorbCounters(finalCounters.map((c) => ({ ...c, value: c.value - (before.get(counterKey(c)) ?? 0) })).filter((c) => c.value > 0));
+    const st = host.status;
+    st.state = 'complete';
+    st.connectionsDrained = Number(m['drained']) || 0;
+    st.connectionsClosed = Number(m['closed']) || 0;
+    st.ms = Date.now() - this.#startedAt;
+    this.#logger.info({ from: this.fromPid, migrated: st.connectionsMigrated, drained: st.connectionsDrained, closed: st.connectionsClosed, listeners: st.listenersInherited, ms: st.ms }, 'hot upgrade: complete');
+    this.#channel.close();
+  }
+}
+
+function counterKey(c: CounterEntry): string {
+  return `${c.type}\u0000${JSON.stringify(Object.entries(c.labels ?? {}).sort())}\u0000${c.key}`;
+}
+
+/**
+ * Looks for an old Skiff to take over. Resolves undefined for an ordinary start (none there, it
+ * refused, or hot upgrade is off); rejects only on a protocol failure after the old one accepted.
+ */
+export async function tryTakeover(opts: TakeoverOptions): Promise<Takeover | undefined> {
+  const { logger } = opts;
+  if (opts.config.disableUpgrade || nativeFd === undefined) return undefined;
+  const path = opts.force ? findAnyReconfigSocket(opts.udsDir, opts.configPath) : reconfigSocketPath(opts.udsDir, opts.configPath);
+  if (path === undefined) return undefined;
+  const socket = await connectWithin(path, 1000);
+  if (socket === undefined) return undefined;
+  const startedAt = Date.now();
+  let takeover: Takeover | undefined;
+  return new Promise<Takeover | undefined>((resolve, reject) => {
+    let accept: ControlMessage | undefined;
+    let sockets: InheritedSocket[] | undefined;
+    let settled = false;
+    const settle = (v: Takeover | undefined, err?: Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (err !== undefined) reject(err);
+      else resolve(v);
+    };
+    const receiver = new XferReceiver(join(opts.udsDir, `skiff-${process.pid}.xfer.sock`), (r) => {
+      if (takeover !== undefined) { takeover.onRecord(r); return; }
+      if (r.type !== RecordType.Listeners) { for (const fd of r.fds) closeQuietly(nativeFd!, fd); return; }
+      const meta = Array.isArray(r.json['listeners']) ? (r.json['listeners'] as Omit<InheritedSocket, 'fd'>[]) : [];
+      sockets = meta.map((m, i) => ({ ...m, fd: r.fds[i] ?? -1 })).filter((s) => s.fd >= 0);
+      maybeReady();
+    }, logger);
+    const channel = new ControlChannel(socket, (m) => {
+      if (takeover !== undefined) { takeover.onMessage(m); return; }
+      if (m.t === 'refuse') {
+        logger.warn({ reason: m['reason'] }, 'hot upgrade: the running Skiff refused the takeover; starting normally');
+        receiver.close();
+        channel.close();
+        settle(undefined);
+        return;
+      }
+      if (m.t === 'accept') { accept = m; maybeReady(); }
+    }, (reason) => {
+      if (takeover !== undefined) { takeover.onEnd(reason); return; }
+      receiver.close();
+      if (sockets !== undefined) for (const s of sockets) closeQuietly(nativeFd!, s.fd);
+      settle(undefined, new Error(`hot upgrade: the old process closed the conversation (${reason})`));
+    });
+    const timer = setTimeout(() => {
+      receiver.close();
+      channel.close();
+      settle(undefined, new Error('hot upgrade: the old process did not hand over its sockets in time'));
+    }, HELLO_TIMEOUT_MS);
+    timer.unref();
+
+    function maybeReady(): void {
+      if (accept === undefined || sockets === undefined || settled) return;
+      const fromPid = Number(accept['pid']);
+      const { listenerFds, adminFd, unused, names } = matchSockets(opts.config, sockets);
+      logger.info({ from: fromPid, listeners: listenerFds.size + (adminFd === undefined ? 0 : 1) }, 'hot upgrade: listeners inherited');
+      takeover = new Takeover({ fromPid, channel, receiver, logger, counters: Array.isArray(accept['counters']) ? (accept['counters'] as CounterEntry[]) : [], listenerFds, adminFd, unused, names, startedAt });
+      settle(takeover);
+    }
+
+    try {
+      receiver.start();
+    } catch (err) {
+      channel.close();
+      settle(undefined, new Error(`hot upgrade: cannot open the transfer socket: ${(err as Error).message}`));
+      return;
+    }
+    logger.info({ socket: path }, 'hot upgrade: taking over');
+    channel.send({ t: 'hello', pid: process.pid, version: '', configPath: configIdentity(opts.configPath), takeover: opts.force, xfer: receiver.path });
+  });
+}
+
+/** Which inherited socket serves which of our listeners: same bound address, or same configured one (port 0: same name too). */
+export function matchSockets(config: SkiffConfig, sockets: readonly InheritedSocket[]): { listenerFds: Map<string, number>; adminFd: number | undefined; unused: number[]; names: Map<string, string> } {
+  const used = new Set<InheritedSocket>();
+  const listenerFds = new Map<string, number>();
+  const names = new Map<string, string>();
+  const pick = (name: string, address: Address, admin: boolean): InheritedSocket | undefined => {
+    const text = address.text;
+    const zeroPort = address.kind === 'tcp' && address.port === 0;
+    return sockets.find((s) => !used.has(s) && s.admin === admin && (s.boundAddress === text || (s.configAddress === text && (!zeroPort || admin || s.name === name))));
+  };
+  for (const l of config.server.listeners) {
+    if (!l.bindPort) continue;
+    const s = pick(l.name, l.address, false);
+    if (s === undefined) continue;
+    used.add(s);
+    listenerFds.set(l.name, s.fd);
+    names.set(s.name, l.name);
+  }
+  let adminFd: number | undefined;
+  if (config.admin !== undefined) {
+    const s = pick('', config.admin.address, true);
+    if (s !== undefined) { used.add(s); adminFd = s.fd; }
+  }
+  const unused = sockets.filter((s) => !used.has(s)).map((s) => s.fd);
+  return { listenerFds, adminFd, unused, names };
+}
+
+/** --takeover: our own config's socket if there, else the only reconfig socket in the folder. */
+function findAnyReconfigSocket(udsDir: string, configPath: string): string | undefined {
+  const own = reconfigSocketPath(udsDir, configPath);
+  let names: string[];
+  try { names = readdirSync(udsDir).filter((n) => /^skiff-[0-9a-f]{12}\.reconfig\.sock$/.test(n)); } catch { return undefined; }
+  if (names.some((n) => join(udsDir, n) === own)) return own;
+  return names.length === 1 ? join(udsDir, names[0]!) : undefined;
+}
+
+function connectWithin(path: string, ms: number): Promise<Socket | undefined> {
+  return new Promise((resolve) => {
+    const s = connect({ path });
+    const timer = setTimeout(() => { s.destroy(); resolve(undefined); }, ms);
+    s.once('connect', () => { clearTimeout(timer); s.removeAllListeners('error'); resolve(s); });
+    s.once('error', () => { clearTimeout(timer); s.destroy(); resolve(undefined); });
+  });
+}
