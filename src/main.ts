@@ -5,9 +5,11 @@
  * `skiff: <reason>`, and exit code 1.
  */
 import { dirname, resolve } from 'node:path';
+import { nativeFd, nativeFdError } from './base/native-fd.js';
 import { ConfigError, formatIssue, SkiffError, type ConfigIssue } from './base/errors.js';
 import { loadConfigFile, type LoadResult } from './config/index.js';
 import { createBuiltinRegistries, installSignalHandlers, Server, skiffVersion } from './server/index.js';
+import { Controller, runWorker, WORKER_COMMAND, workerCount } from './server/workers/index.js';
 
 const HELP = `skiff — a network proxy that loads MOSN v2 configs
 
@@ -20,9 +22,16 @@ Usage:
 Options:
   -c, --config FILE   config file (default: $MOSN_CONFIG)
   --strict            treat config warnings (unknown keys, ignored features) as errors
+  --workers N         worker processes (a number or "auto" = one per core); overrides
+                      servers[0].processor (default 1 = one process, no controller)
+
+Workers (N > 1): one controller process binds the listeners, serves the admin API (stats summed
+over workers, GET /api/v1/workers) and replaces a worker that dies; N workers serve the traffic.
+Limits (max_connections, circuit breakers, pools) apply per worker.
 
 Signals (start): SIGTERM graceful stop (drains up to graceful_timeout), SIGINT/SIGQUIT fast stop,
-SIGUSR1 reopen log files, SIGHUP ignored (hot upgrade not implemented yet).
+SIGUSR1 reopen log files, SIGHUP ignored (hot upgrade not implemented yet). With workers the
+controller takes the signals and passes them on.
 
 Examples:
   skiff validate -c configs/default.json --strict
@@ -37,12 +46,14 @@ interface Args {
   config: string | undefined;
   strict: boolean;
   help: boolean;
+  /** `--workers N`: overrides servers[0].processor. */
+  workers: number | 'auto' | undefined;
 }
 
 class UsageError extends Error {}
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { command: '', config: undefined, strict: false, help: false };
+  const args: Args = { command: '', config: undefined, strict: false, help: false, workers: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     if (a === '-h' || a === '--help') args.help = true;
@@ -53,11 +64,23 @@ function parseArgs(argv: readonly string[]): Args {
       if (v === undefined || v === '') throw new UsageError(`${a} needs a file name`);
       args.config = v;
     } else if (a.startsWith('--config=')) args.config = a.slice('--config='.length);
+    else if (a === '--workers' || a.startsWith('--workers=')) {
+      const v = a === '--workers' ? argv[++i] : a.slice('--workers='.length);
+      args.workers = parseWorkers(v);
+    }
     else if (a.startsWith('-')) throw new UsageError(`unknown option "${a}" (see skiff --help)`);
     else if (args.command === '') args.command = a;
     else throw new UsageError(`unexpected argument "${a}" (see skiff --help)`);
   }
   return args;
+}
+
+function parseWorkers(v: string | undefined): number | 'auto' {
+  if (v === undefined || v === '') throw new UsageError('--workers needs a number (or "auto")');
+  if (v.trim().toLowerCase() === 'auto') return 'auto';
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--workers must be a whole number ≥ 1 or "auto", got "${v}"`);
+  return n;
 }
 
 const fail = (message: string): number => {
@@ -106,7 +129,17 @@ async function start(args: Args): Promise<number | undefined> {
   const path = configPath(args);
   const registries = createBuiltinRegistries();
   const load = await loadConfigFile(path, { registries, strict: args.strict });
+  let workers = workerCount(load.config.server.processor, args.workers);
+  const noAddon = workers > 1 && nativeFd === undefined;
+  if (noAddon) workers = 1;
+  if (workers > 1 && nativeFd !== undefined) {
+    const controller = await Controller.start(load, { registries, baseDir: dirname(resolve(path)), strict: args.strict, configPath: path, workers, native: nativeFd });
+    installSignalHandlers(controller.signalTarget(), { logger: controller.logger });
+    controller.gracefulStopRequest = () => { process.emit('SIGTERM' as never); };
+    return undefined;
+  }
   const server = await Server.start(load, { registries, baseDir: dirname(resolve(path)), strict: args.strict, configPath: path });
+  if (noAddon) server.logger.warn({ error: nativeFdError }, 'worker processes need the native addon (npm install builds it); serving with one process');
   installSignalHandlers(server, { logger: server.logger });
   // The admin graceful-stop endpoint takes the same path as SIGTERM (drain, watchdog, exit 0).
   server.gracefulStopRequest = () => { process.emit('SIGTERM' as never); };
@@ -133,6 +166,8 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
         return await validate(args);
       case 'start':
         return await start(args);
+      case WORKER_COMMAND:
+        return await runWorker();
       default:
         return fail(`unknown command "${args.command}" (see skiff --help)`);
     }

@@ -19,6 +19,17 @@ export interface ApplySummary {
   readonly removed: ResourceNames;
 }
 
+/** One worker process of a multi-process Skiff (`GET /api/v1/workers`). */
+export interface WorkerRow {
+  /** Slot 0 … N-1. */
+  readonly index: number;
+  readonly pid: number | undefined;
+  /** `starting`, `running`, `draining`, `restarting`, `stopped`. */
+  readonly state: string;
+  /** How many times this slot's worker was replaced after dying. */
+  readonly restarts: number;
+}
+
 export interface AdminContext {
   /** Skiff's version (`0.1.0`). */
   readonly version: string;
@@ -29,8 +40,8 @@ export interface AdminContext {
   ready(): boolean;
   /** True while the process drains (graceful stop): /health answers 503. */
   draining(): boolean;
-  /** MOSN's stats JSON, optionally one metric type. */
-  statsSnapshot(type?: string): StatsSnapshot;
+  /** MOSN's stats JSON, optionally one metric type (a multi-process Skiff asks its workers: a promise). */
+  statsSnapshot(type?: string): StatsSnapshot | Promise<StatsSnapshot>;
   /** The running config's normalised document (not yet redacted) and its version. */
   configDocument(): Readonly<Record<string, unknown>>;
   configVersion(): number;
@@ -42,4 +53,6 @@ export interface AdminContext {
   readonly loggers: LoggerRegistry;
   /** Starts the graceful stop SIGTERM starts (drain up to graceful_timeout, then exit 0). */
   gracefulStop(): void;
+  /** The worker processes (`processor > 1`); absent in a single-process Skiff, which is its own one worker. */
+  workers?(): readonly WorkerRow[];
 }

@@ -143,3 +143,31 @@ test('binding an address in use rejects with a one-line E_ADDR_IN_USE', async ()
     await second.close();
   });
 });
+
+test('/api/v1/workers: a single process lists itself; a controller lists its workers; stats may be a promise', async () => {
+  await withAdmin({ ready: true, draining: false }, async (port) => {
+    const r = await httpRequest(port, 'GET', '/api/v1/workers');
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.json(), [{ index: 0, pid: 4242, state: 'running', restarts: 0 }]);
+  });
+  const stats = new StatsStore();
+  stats.scope('downstream', { listener: 'l' }).counter('request_total').inc(7);
+  const admin = new AdminServer({
+    address: { kind: 'tcp', host: '127.0.0.1', port: 0, text: '127.0.0.1:0' },
+    context: {
+      ...fakeContext({ ready: true, draining: false }),
+      statsSnapshot: (type) => new Promise((resolve) => setImmediate(() => resolve(stats.snapshot(type)))),
+      workers: () => [{ index: 0, pid: 11, state: 'running', restarts: 0 }, { index: 1, pid: 12, state: 'restarting', restarts: 2 }],
+    },
+    logger: new RecordingLogger(),
+  });
+  await admin.listen();
+  try {
+    const w = await httpRequest(admin.port, 'GET', '/api/v1/workers');
+    assert.deepEqual(w.json(), [{ index: 0, pid: 11, state: 'running', restarts: 0 }, { index: 1, pid: 12, state: 'restarting', restarts: 2 }]);
+    const s = await httpRequest(admin.port, 'GET', '/api/v1/stats?key=downstream');
+    assert.deepEqual(s.json(), { downstream: { 'listener.l': { request_total: '7' } } });
+  } finally {
+    await admin.close();
+  }
+});

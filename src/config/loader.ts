@@ -229,7 +229,8 @@ async function build(parsed: Parsed, doc: Record<string, unknown>, opts: LoadOpt
       defaultLogPath: server.default_log_path === '' ? 'stderr' : server.default_log_path,
       defaultLogLevel: level,
       gracefulTimeoutMs: server.graceful_timeout,
-      processor: typeof processor === 'number' ? processor : 'auto',
+      // Absent → 1 (one process, no workers); only an explicit "auto" means one worker per core.
+      processor: typeof processor === 'number' ? processor : processor === 'auto' ? 'auto' : 1,
       listeners,
       routers: routers.map((r) => r.router),
     },

@@ -12,6 +12,7 @@ import { statsHandler } from './stats-handler.js';
 import { updateConfigHandler } from './update-config-handler.js';
 import { updateLogLevelHandler } from './update-loglevel-handler.js';
 import { versionHandler } from './version-handler.js';
+import { workersHandler } from './workers-handler.js';
 
 export function builtinAdminHandlers(): AdminHandler[] {
   const handlers: AdminHandler[] = [];
@@ -21,6 +22,7 @@ export function builtinAdminHandlers(): AdminHandler[] {
     configDumpHandler,
     statsHandler,
     statesHandler,
+    workersHandler,
     getLogLevelHandler,
     updateLogLevelHandler,
     readyHandler,

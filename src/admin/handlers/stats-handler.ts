@@ -5,8 +5,9 @@ export const statsHandler: AdminHandler = {
   path: '/api/v1/stats',
   mutating: false,
   description: 'metrics as JSON (?key=<type> for one type: downstream, upstream, meta)',
-  handle(req, ctx) {
+  async handle(req, ctx) {
     const key = req.url.searchParams.get('key');
-    return json(200, ctx.statsSnapshot(key === null || key === '' ? undefined : key));
+    // With worker processes the snapshot is the sum over workers, gathered over IPC.
+    return json(200, await ctx.statsSnapshot(key === null || key === '' ? undefined : key));
   },
 };
