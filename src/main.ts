@@ -9,6 +9,7 @@ import { nativeFd, nativeFdError } from './base/native-fd.js';
 import { ConfigError, formatIssue, SkiffError, type ConfigIssue } from './base/errors.js';
 import { loadConfigFile, type LoadResult } from './config/index.js';
 import { createBuiltinRegistries, installSignalHandlers, Server, skiffVersion } from './server/index.js';
+import { startSuccessor } from './server/upgrade/successor.js';
 import { Controller, runWorker, WORKER_COMMAND, workerCount } from './server/workers/index.js';
 
 const HELP = `skiff — a network proxy that loads MOSN v2 configs
@@ -46,6 +47,8 @@ interface Args {
   config: string | undefined;
   strict: boolean;
   help: boolean;
+  /** `--takeover`: replace the Skiff in uds_dir even if it serves another config file. */
+  takeover: boolean;
   /** `--workers N`: overrides servers[0].processor. */
   workers: number | 'auto' | undefined;
 }
@@ -53,11 +56,12 @@ interface Args {
 class UsageError extends Error {}
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { command: '', config: undefined, strict: false, help: false, workers: undefined };
+  const args: Args = { command: '', config: undefined, strict: false, help: false, workers: undefined, takeover: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     if (a === '-h' || a === '--help') args.help = true;
     else if (a === '--strict') args.strict = true;
+    else if (a === '--takeover') args.takeover = true;
     else if (a === '-v' || a === '--version') args.command ||= 'version';
     else if (a === '-c' || a === '--config') {
       const v = argv[++i];
@@ -138,8 +142,13 @@ async function start(args: Args): Promise<number | undefined> {
     controller.gracefulStopRequest = () => { process.emit('SIGTERM' as never); };
     return undefined;
   }
-  const server = await Server.start(load, { registries, baseDir: dirname(resolve(path)), strict: args.strict, configPath: path });
+  const server = await Server.start(load, { registries, baseDir: dirname(resolve(path)), strict: args.strict, configPath: path, upgrade: { force: args.takeover } });
   if (noAddon) server.logger.warn({ error: nativeFdError }, 'worker processes need the native addon (npm install builds it); serving with one process');
+  // Hot upgrade: a new Skiff (SIGHUP's successor, or one started beside this one) takes over; then exit 0.
+  void server.listenForUpgrades(() => {
+    void server.stopNow().finally(() => { server.flushLogs(); process.exit(0); });
+  });
+  if (!load.config.disableUpgrade) server.hotUpgrade = () => startSuccessor(server.logger, () => server.upgradeBlocker());
   installSignalHandlers(server, { logger: server.logger });
   // The admin graceful-stop endpoint takes the same path as SIGTERM (drain, watchdog, exit 0).
   server.gracefulStopRequest = () => { process.emit('SIGTERM' as never); };

@@ -53,6 +53,8 @@ export interface AdminContext {
   readonly loggers: LoggerRegistry;
   /** Starts the graceful stop SIGTERM starts (drain up to graceful_timeout, then exit 0). */
   gracefulStop(): void;
+  /** Hot upgrade progress (`GET /api/v1/upgrade`); absent where there is none (a worker). */
+  upgradeStatus?(): unknown;
   /** The worker processes (`processor > 1`); absent in a single-process Skiff, which is its own one worker. */
   workers?(): readonly WorkerRow[];
 }

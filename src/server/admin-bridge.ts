@@ -18,5 +18,6 @@ export function createAdminContext(server: Server): AdminContext {
     configVersion: () => server.configVersion,
     applyDocument: (raw) => server.applyDocument(raw),
     gracefulStop: () => server.requestGracefulStop(),
+    upgradeStatus: () => server.upgradeStatus,
   };
 }

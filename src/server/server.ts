@@ -25,7 +25,8 @@ import { ListenerSet } from './listener-set.js';
 import { PidFile } from './pid-file.js';
 import { Stage, StageManager, stageName } from './stages.js';
 import { handleFd } from '../network/connection/socket-connection.js';
-import type { Socket } from 'node:net';
+import { join } from 'node:path';
+import { ConnectionReceiver, migrateConnections, type MigrationCounts } from './upgrade/migrate.js';
 import { configIdentity, emptyStatus, reconfigSocketPath, type UpgradeStatus } from './upgrade/control.js';
 import { UpgradeListener, type HandoverHost, type ListeningSocket } from './upgrade/handover.js';
 import { tryTakeover, type Takeover, type TakeoverHost } from './upgrade/takeover.js';
@@ -125,7 +126,7 @@ export class Server {
     }
     if (takeover !== undefined) {
       server.#takeover = takeover;
-      takeover.complete(server.takeoverHost());
+      void takeover.complete(server.takeoverHost());
     }
     return server;
   }
@@ -239,7 +240,7 @@ export class Server {
         await this.#listeners.releaseAll();
         await this.#admin?.close();
       },
-      downstreamConnections: () => this.#listeners.downstreamConnections(),
+      migrate: (targets, deadlineMs, progress) => this.migrateConnections(targets, deadlineMs, progress),
       enterUpgrading: () => this.stages.set(Stage.Upgrading),
       exitAfterHandover: exit,
     };
@@ -256,18 +257,44 @@ export class Server {
     return undefined;
   }
 
+  /** Hot upgrade, old side: moves this process's connections to the targets (see migrate.ts). */
+  migrateConnections(targets: readonly string[], deadlineMs: number, progress?: (c: MigrationCounts) => void): Promise<MigrationCounts> {
+    return migrateConnections({ connections: () => this.#listeners.downstreamConnections(), targets, deadlineMs, logger: this.logger, ...(progress ? { progress } : {}) });
+  }
+
+  #receiver: ConnectionReceiver | undefined;
+
+  /** Hot upgrade, new side: a target that adopts connections into this server's listeners. */
+  openConnectionTarget(udsDir: string, names: ReadonlyMap<string, string>): string {
+    this.#receiver?.close();
+    const r = new ConnectionReceiver(join(udsDir, `skiff-${process.pid}.conn.sock`), (listener, socket, unread, protocol) => {
+      const l = this.#listeners.get(listener);
+      if (l === undefined) return false;
+      l.adopt(socket, unread, protocol);
+      return true;
+    }, this.logger);
+    r.names = new Map(names);
+    r.start();
+    this.#receiver = r;
+    return r.path;
+  }
+
+  /** Stops receiving; returns how many connections were adopted. */
+  closeConnectionTarget(): number {
+    const r = this.#receiver;
+    this.#receiver = undefined;
+    r?.close();
+    return r?.adopted ?? 0;
+  }
+
   /** The new side: what a takeover needs once this server runs on the inherited sockets. */
   takeoverHost(): TakeoverHost {
     return {
       logger: this.logger,
       stats: this.stats,
       status: this.upgradeStatus,
-      adoptConnection: (listener: string, socket: Socket, unread: Buffer, protocol: string) => {
-        const l = this.#listeners.get(listener);
-        if (l === undefined) return false;
-        l.adopt(socket, unread, protocol);
-        return true;
-      },
+      openTargets: (names) => Promise.resolve([this.openConnectionTarget(this.#current.config.udsDir, names)]),
+      closeTargets: () => { this.closeConnectionTarget(); },
     };
   }
 
@@ -370,6 +397,7 @@ export class Server {
   async #finalStop(): Promise<void> {
     this.stages.set(Stage.Stopping);
     this.#upgradeListener?.close();
+    this.#receiver?.close();
     this.#listeners.closeAll();
     this.#clusterManager.close();
     await this.#admin?.close();

@@ -12,6 +12,7 @@ import { statsHandler } from './stats-handler.js';
 import { updateConfigHandler } from './update-config-handler.js';
 import { updateLogLevelHandler } from './update-loglevel-handler.js';
 import { versionHandler } from './version-handler.js';
+import { upgradeHandler } from './upgrade-handler.js';
 import { workersHandler } from './workers-handler.js';
 
 export function builtinAdminHandlers(): AdminHandler[] {
@@ -30,6 +31,7 @@ export function builtinAdminHandlers(): AdminHandler[] {
     configHandler,
     updateConfigHandler,
     gracefulStopHandler,
+    upgradeHandler,
   );
   return handlers;
 }

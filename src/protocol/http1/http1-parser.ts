@@ -66,6 +66,13 @@ export class Http1Parser {
   get error(): Http1Error | null { return this.#error; }
   /** True between messages with no partial bytes held: a connection here may be reused or closed cleanly. */
   get isIdle(): boolean { return this.#state === S.Head && this.#accLen === 0; }
+  /**
+   * The raw bytes of a head begun but not complete (a hot upgrade moves them unparsed to the new
+   * process); null when no head is in progress.
+   */
+  partialHead(): Buffer | null {
+    return this.#state === S.Head && this.#accLen > 0 && this.#acc !== null ? Buffer.from(this.#acc.subarray(0, this.#accLen)) : null;
+  }
   /** Responses still expected (response mode). */
   get pendingResponses(): number { return this.#pending.length - this.#pendingHead; }
 

@@ -16,9 +16,9 @@
 import { createServer, connect, type Server as NetServer, type Socket } from 'node:net';
 import type { Logger } from '../../api/observability.js';
 import type { CounterEntry, StatsStore } from '../../observability/index.js';
-import type { SocketConnection, SocketHandover } from '../../network/connection/socket-connection.js';
 import { ControlChannel, type ControlMessage, type UpgradeStatus } from './control.js';
-import { encodeConnData, encodeRecord, MAX_RECORD_BYTES, RecordType, removeSocketFile, XferSender } from './xfer.js';
+import type { MigrationCounts } from './migrate.js';
+import { encodeRecord, RecordType, removeSocketFile, XferSender } from './xfer.js';
 
 export interface ListeningSocket {
   /** Listener name ('' for the admin socket). */
@@ -43,8 +43,11 @@ export interface HandoverHost {
   adminSocket(): ListeningSocket | undefined;
   /** Stop accepting on every listener and the admin API; the new process serves the sockets now. */
   releaseListeners(): Promise<void>;
-  /** Every downstream connection (those of listeners still draining too) with its listener's name. */
-  downstreamConnections(): { listener: string; conn: SocketConnection }[];
+  /**
+   * Moves every downstream connection to the targets (or drains it) until none is left or the
+   * deadline (ms since epoch) — here, or in every worker.
+   */
+  migrate(targets: readonly string[], deadlineMs: number, progress: (c: MigrationCounts) => void): Promise<MigrationCounts>;
   /** Marks the process as upgrading (stage 13). */
   enterUpgrading(): void;
   /** The handover is over: close what is left and exit 0. */
@@ -173,7 +176,7 @@ class HandoverSession {
     if (m.t === 'ready' && this.#phase === 'offered') {
       clearTimeout(this.#readyTimer);
       const targets = Array.isArray(m['targets']) ? (m['targets'] as unknown[]).filter((x): x is string => typeof x === 'string') : [];
-      void this.#handOver(targets.length > 0 ? targets : [this.#xferPath]).catch((err: unknown) => {
+      void this.#handOver(targets).catch((err: unknown) => {
         this.#logger.error({ err }, 'hot upgrade: handover failed; exiting after a drain');
         this.#host.exitAfterHandover();
       });
@@ -208,93 +211,29 @@ class HandoverSession {
     this.#logger.info({ to: this.#peerPid, targets: targets.length }, 'hot upgrade: handing over');
     await host.releaseListeners();
     this.#closeListener();
-    const senders: XferSender[] = [];
-    for (const t of targets) {
-      if (t === this.#xferPath && this.#sender !== undefined) { senders.push(this.#sender); continue; }
-      try { senders.push(XferSender.connect(t)); } catch (err) { this.#logger.warn({ err, target: t }, 'hot upgrade: a target is unreachable'); }
-    }
-    const deadline = Date.now() + host.gracefulTimeoutMs;
-    const seen = new WeakSet<SocketConnection>();
-    const pending = new Set<Promise<void>>();
-    let next = 0;
-    const progress = setInterval(() => this.#channel.send({ t: 'progress', migrated: st.connectionsMigrated, drained: st.connectionsDrained, closed: st.connectionsClosed }), 500);
-    progress.unref();
-    // Connections finishing a TLS handshake or a listener filter join late: look again until none is left.
-    for (;;) {
-      for (const { listener, conn } of host.downstreamConnections()) {
-        if (seen.has(conn)) continue;
-        seen.add(conn);
-        const sender = senders.length === 0 ? undefined : senders[next++ % senders.length];
-        const p = this.#moveOne(listener, conn, sender).finally(() => pending.delete(p));
-        pending.add(p);
-      }
-      const left = host.downstreamConnections().length;
-      if (left === 0 || Date.now() >= deadline) break;
-      await sleep(Math.min(50, Math.max(1, deadline - Date.now())));
-    }
-    // The deadline: whatever is still here closes after its writes.
-    for (const { conn } of host.downstreamConnections()) {
-      st.connectionsClosed++;
-      conn.close('flush', 'upgrade_deadline');
-    }
-    await Promise.race([Promise.all(pending), sleep(1000)]);
-    await Promise.all(senders.map((s) => s.idle()));
-    clearInterval(progress);
+    this.#sender?.close();
+    let last = 0;
+    const counts = await host.migrate(targets, Date.now() + host.gracefulTimeoutMs, (c) => {
+      st.connectionsMigrated = c.migrated;
+      st.connectionsDrained = c.drained;
+      st.connectionsClosed = c.closed;
+      const now = Date.now();
+      if (now - last < 200) return;
+      last = now;
+      this.#channel.send({ t: 'progress', ...c });
+    });
+    st.connectionsMigrated = counts.migrated;
+    st.connectionsDrained = counts.drained;
+    st.connectionsClosed = counts.closed;
     st.state = 'complete';
     st.ms = Date.now() - this.#startedAt;
     this.#phase = 'done';
-    const summary = { migrated: st.connectionsMigrated, drained: st.connectionsDrained, closed: st.connectionsClosed, ms: st.ms };
+    const summary = { migrated: counts.migrated, drained: counts.drained, closed: counts.closed, ms: st.ms };
     this.#channel.send({ t: 'done', ...summary, counters: host.stats.counterEntries() });
     this.#logger.info({ to: this.#peerPid, ...summary }, 'hot upgrade: done');
-    for (const s of senders) s.close();
     this.#channel.close();
     host.exitAfterHandover();
   }
-
-  /** One connection: moved when it reaches a boundary, else drained (it closes by itself, or at the deadline). */
-  async #moveOne(listener: string, conn: SocketConnection, sender: XferSender | undefined): Promise<void> {
-    const st = this.#host.status;
-    const h = sender === undefined || sender.broken ? null : await conn.prepareHandover();
-    if (h === null) {
-      if (conn.closed) return;
-      st.connectionsDrained++;
-      conn.notifyDrain();
-      return;
-    }
-    await new Promise<void>((resolve) => {
-      sendConnection(sender!, listener, h, (ok) => {
-        if (ok) { h.done(); st.connectionsMigrated++; }
-        else { h.fail(); st.connectionsClosed++; }
-        resolve();
-      });
-    });
-  }
-}
-
-let nextTransferId = 1;
-
-/** Queues a connection: its descriptor and first bytes in one record, the rest in ConnData records. */
-function sendConnection(sender: XferSender, listener: string, h: SocketHandover, sent: (ok: boolean) => void): void {
-  const id = nextTransferId++;
-  let tail: Buffer = Buffer.alloc(0);
-  sender.send(() => {
-    const unread = h.unread();
-    const first = unread.subarray(0, MAX_RECORD_BYTES);
-    tail = unread.subarray(first.length);
-    return { data: encodeRecord(RecordType.Conn, { id, listener, protocol: h.protocol, unreadLength: unread.length }, first), fds: [h.fd] };
-  }, (ok) => {
-    if (!ok) { sent(false); return; }
-    // The descriptor is in the new process's queue: ours can close now; the remaining bytes follow in order.
-    sent(true);
-    for (let off = 0; off < tail.length; off += MAX_RECORD_BYTES) {
-      const piece = tail.subarray(off, off + MAX_RECORD_BYTES);
-      sender.send(() => ({ data: encodeConnData(id, piece), fds: [] }));
-    }
-  });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** True when something accepts connections at `path`. */

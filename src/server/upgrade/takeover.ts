@@ -2,14 +2,14 @@
  * Server layer, hot upgrade — the NEW process's side. Before binding anything, a starting Skiff
  * looks for an old one serving the same config file (its reconfig socket in `uds_dir`). Found:
  *
- *   hello → accept + the listening sockets (xfer channel) → the caller starts the server on them
- *   (`listenerFds`, `adminFd`) → `complete(server)`: counters absorbed, `ready` sent, connections
- *   adopted as they arrive → `done` from the old process → complete.
+ *   hello → accept + the listening sockets (xfer channel) → the caller starts on them (`listenerFds`,
+ *   `adminFd`) → `complete(host)`: counters absorbed, connection targets opened (here, or one per
+ *   worker), `ready` sent → connections adopted as they arrive → `done` → targets closed, complete.
  *
  * Not found, refused, or no native addon: an ordinary start. A failed start after the sockets came
  * (the process exits) makes the old process resume: nothing there had changed.
  */
-import { connect, Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Address, SkiffConfig } from '../../api/config.js';
@@ -17,15 +17,20 @@ import type { Logger } from '../../api/observability.js';
 import type { CounterEntry, StatsStore } from '../../observability/index.js';
 import { nativeFd } from '../../base/native-fd.js';
 import { configIdentity, ControlChannel, reconfigSocketPath, type ControlMessage, type UpgradeStatus } from './control.js';
-import { closeQuietly, RecordType, XferReceiver, type XferRecord } from './xfer.js';
+import { closeQuietly, RecordType, XferReceiver } from './xfer.js';
 
-/** What the new process's server offers the takeover. */
+/** What the new process (a single Skiff, or a controller) offers the takeover. */
 export interface TakeoverHost {
   readonly logger: Logger;
   readonly stats: StatsStore;
   readonly status: UpgradeStatus;
-  /** Serves a connection handed over; false when no listener of that name runs here. */
-  adoptConnection(listener: string, socket: Socket, unread: Buffer, protocol: string): boolean;
+  /**
+   * Opens the xfer sockets old connections are sent to (one per serving process); `names` maps the
+   * old process's listener names to ours.
+   */
+  openTargets(names: ReadonlyMap<string, string>): Promise<string[]>;
+  /** The old process is done (or gone): take what arrived and stop listening. */
+  closeTargets(): void;
 }
 
 export interface TakeoverOptions {
@@ -47,25 +52,20 @@ export class Takeover {
   readonly listenerFds: ReadonlyMap<string, number>;
   readonly adminFd: number | undefined;
   readonly #channel: ControlChannel;
-  readonly #receiver: XferReceiver;
   readonly #logger: Logger;
   readonly #counters: CounterEntry[];
   readonly #unused: number[];
-  /** Old listener name → our listener name (connections name the listener they came from). */
   readonly #names: Map<string, string>;
   readonly #startedAt: number;
   #host: TakeoverHost | undefined;
-  /** Connections whose unread bytes are still arriving, by transfer id. */
-  readonly #partial = new Map<number, { listener: string; protocol: string; fd: number; need: number; chunks: Buffer[]; have: number }>();
   #done = false;
   #resolveFinished!: () => void;
   /** Settles when the old process is done (or gone): its reconfig socket is free then. */
   readonly finished = new Promise<void>((resolve) => { this.#resolveFinished = resolve; });
 
-  constructor(init: { fromPid: number; channel: ControlChannel; receiver: XferReceiver; logger: Logger; counters: CounterEntry[]; listenerFds: Map<string, number>; adminFd: number | undefined; unused: number[]; names: Map<string, string>; startedAt: number }) {
+  constructor(init: { fromPid: number; channel: ControlChannel; logger: Logger; counters: CounterEntry[]; listenerFds: Map<string, number>; adminFd: number | undefined; unused: number[]; names: Map<string, string>; startedAt: number }) {
     this.fromPid = init.fromPid;
     this.#channel = init.channel;
-    this.#receiver = init.receiver;
     this.#logger = init.logger;
     this.#counters = init.counters;
     this.listenerFds = init.listenerFds;
@@ -75,77 +75,39 @@ export class Takeover {
     this.#startedAt = init.startedAt;
   }
 
-  /** The server runs on the inherited sockets: tell the old process, and adopt what it sends. */
-  complete(host: TakeoverHost): void {
+  /** The new process serves on the inherited sockets: open the targets and tell the old process. */
+  async complete(host: TakeoverHost): Promise<void> {
     this.#host = host;
-    const n = nativeFd!;
-    for (const fd of this.#unused) closeQuietly(n, fd);
+    for (const fd of this.#unused) closeQuietly(nativeFd!, fd);
     host.stats.absorbCounters(this.#counters);
     Object.assign(host.status, {
       state: 'taking_over', from: this.fromPid, startedAt: new Date(this.#startedAt).toISOString(),
       listenersInherited: this.listenerFds.size + (this.adminFd === undefined ? 0 : 1),
     });
-    this.#channel.send({ t: 'ready', pid: process.pid, targets: [this.#receiver.path] });
+    let targets: string[];
+    try {
+      targets = await host.openTargets(this.#names);
+    } catch (err) {
+      this.#logger.warn({ err: (err as Error).message }, 'hot upgrade: cannot receive connections; the old process drains them instead');
+      targets = [];
+    }
+    if (this.#done) { host.closeTargets(); return; }
+    this.#channel.send({ t: 'ready', pid: process.pid, targets });
   }
 
-  /** The server failed to start: give the sockets back (closing ours) and let the old process resume. */
+  /** The start failed: let the old process resume (it still has every socket). */
   abort(reason: string): void {
     this.#resolveFinished();
-    const n = nativeFd!;
-    for (const fd of this.#unused) closeQuietly(n, fd);
-    this.#receiver.close();
+    this.#done = true;
+    for (const fd of this.#unused) closeQuietly(nativeFd!, fd);
     this.#channel.send({ t: 'abort', reason });
     this.#channel.close();
-  }
-
-  onRecord(r: XferRecord): void {
-    const n = nativeFd!;
-    if (r.type === RecordType.Conn) {
-      const fd = r.fds[0];
-      for (const extra of r.fds.slice(1)) closeQuietly(n, extra);
-      if (fd === undefined) return;
-      const id = Number(r.json['id']);
-      const need = Number(r.json['unreadLength']) || 0;
-      const entry = { listener: String(r.json['listener'] ?? ''), protocol: String(r.json['protocol'] ?? ''), fd, need, chunks: [r.bytes], have: r.bytes.length };
-      if (entry.have >= need) this.#adopt(entry);
-      else this.#partial.set(id, entry);
-      return;
-    }
-    if (r.type === RecordType.ConnData) {
-      const id = Number(r.json['id']);
-      const e = this.#partial.get(id);
-      if (e === undefined) return;
-      e.chunks.push(Buffer.from(r.bytes));
-      e.have += r.bytes.length;
-      if (e.have >= e.need) { this.#partial.delete(id); this.#adopt(e); }
-      return;
-    }
-    for (const fd of r.fds) closeQuietly(n, fd);
-  }
-
-  #adopt(e: { listener: string; protocol: string; fd: number; chunks: Buffer[] }): void {
-    const host = this.#host;
-    const unread = e.chunks.length === 1 ? Buffer.from(e.chunks[0]!) : Buffer.concat(e.chunks);
-    const name = this.#names.get(e.listener) ?? e.listener;
-    let socket: Socket;
-    try {
-      socket = new Socket({ fd: e.fd, allowHalfOpen: true, readable: true, writable: true });
-    } catch (err) {
-      this.#logger.warn({ err }, 'hot upgrade: a handed-over descriptor is not a socket');
-      closeQuietly(nativeFd!, e.fd);
-      return;
-    }
-    if (host === undefined || !host.adoptConnection(name, socket, unread, e.protocol)) {
-      this.#logger.warn({ listener: e.listener }, 'hot upgrade: no listener here for a handed-over connection; closing it');
-      socket.destroy();
-      return;
-    }
-    if (host !== undefined) host.status.connectionsMigrated++;
   }
 
   onMessage(m: ControlMessage): void {
     const st = this.#host?.status;
     if (m.t === 'progress' && st !== undefined) {
+      st.connectionsMigrated = Number(m['migrated']) || 0;
       st.connectionsDrained = Number(m['drained']) || 0;
       st.connectionsClosed = Number(m['closed']) || 0;
       return;
@@ -157,11 +119,11 @@ export class Takeover {
     this.#resolveFinished();
     if (this.#done) return;
     this.#done = true;
-    this.#receiver.close();
-    const st = this.#host?.status;
-    if (st === undefined) return; // still starting: the caller sees the failure
-    st.state = 'failed';
-    st.reason = `the old process went away (${reason})`;
+    const host = this.#host;
+    if (host === undefined) return; // still starting: the caller sees the failure
+    host.closeTargets();
+    host.status.state = 'failed';
+    host.status.reason = `the old process went away (${reason})`;
     this.#logger.warn({ from: this.fromPid, reason }, 'hot upgrade: the old process went away before it was done; serving on');
   }
 
@@ -169,18 +131,17 @@ export class Takeover {
     this.#resolveFinished();
     if (this.#done) return;
     this.#done = true;
-    // Every record was sent before `done`: take what is queued, then stop polling.
-    this.#receiver.close();
-    for (const e of this.#partial.values()) closeQuietly(nativeFd!, e.fd);
-    this.#partial.clear();
     const host = this.#host;
     if (host === undefined) return;
+    // Every record was sent before `done`: the targets take what is queued, then stop.
+    host.closeTargets();
     // The old process counted on after its first snapshot: add the difference.
     const before = new Map(this.#counters.map((c) => [counterKey(c), c.value]));
     const finalCounters = Array.isArray(m['counters']) ? (m['counters'] as CounterEntry[]) : [];
     host.stats.absorbCounters(finalCounters.map((c) => ({ ...c, value: c.value - (before.get(counterKey(c)) ?? 0) })).filter((c) => c.value > 0));
     const st = host.status;
     st.state = 'complete';
+    st.connectionsMigrated = Number(m['migrated']) || 0;
     st.connectionsDrained = Number(m['drained']) || 0;
     st.connectionsClosed = Number(m['closed']) || 0;
     st.ms = Date.now() - this.#startedAt;
@@ -214,12 +175,13 @@ export async function tryTakeover(opts: TakeoverOptions): Promise<Takeover | und
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      receiver.close();
       if (err !== undefined) reject(err);
       else resolve(v);
     };
+    // The listening sockets arrive here; connections later go to the targets `complete` opens.
     const receiver = new XferReceiver(join(opts.udsDir, `skiff-${process.pid}.xfer.sock`), (r) => {
-      if (takeover !== undefined) { takeover.onRecord(r); return; }
-      if (r.type !== RecordType.Listeners) { for (const fd of r.fds) closeQuietly(nativeFd!, fd); return; }
+      if (r.type !== RecordType.Listeners || sockets !== undefined) { for (const fd of r.fds) closeQuietly(nativeFd!, fd); return; }
       const meta = Array.isArray(r.json['listeners']) ? (r.json['listeners'] as Omit<InheritedSocket, 'fd'>[]) : [];
       sockets = meta.map((m, i) => ({ ...m, fd: r.fds[i] ?? -1 })).filter((s) => s.fd >= 0);
       maybeReady();
@@ -228,7 +190,6 @@ export async function tryTakeover(opts: TakeoverOptions): Promise<Takeover | und
       if (takeover !== undefined) { takeover.onMessage(m); return; }
       if (m.t === 'refuse') {
         logger.warn({ reason: m['reason'] }, 'hot upgrade: the running Skiff refused the takeover; starting normally');
-        receiver.close();
         channel.close();
         settle(undefined);
         return;
@@ -236,12 +197,10 @@ export async function tryTakeover(opts: TakeoverOptions): Promise<Takeover | und
       if (m.t === 'accept') { accept = m; maybeReady(); }
     }, (reason) => {
       if (takeover !== undefined) { takeover.onEnd(reason); return; }
-      receiver.close();
       if (sockets !== undefined) for (const s of sockets) closeQuietly(nativeFd!, s.fd);
       settle(undefined, new Error(`hot upgrade: the old process closed the conversation (${reason})`));
     });
     const timer = setTimeout(() => {
-      receiver.close();
       channel.close();
       settle(undefined, new Error('hot upgrade: the old process did not hand over its sockets in time'));
     }, HELLO_TIMEOUT_MS);
@@ -252,7 +211,7 @@ export async function tryTakeover(opts: TakeoverOptions): Promise<Takeover | und
       const fromPid = Number(accept['pid']);
       const { listenerFds, adminFd, unused, names } = matchSockets(opts.config, sockets);
       logger.info({ from: fromPid, listeners: listenerFds.size + (adminFd === undefined ? 0 : 1) }, 'hot upgrade: listeners inherited');
-      takeover = new Takeover({ fromPid, channel, receiver, logger, counters: Array.isArray(accept['counters']) ? (accept['counters'] as CounterEntry[]) : [], listenerFds, adminFd, unused, names, startedAt });
+      takeover = new Takeover({ fromPid, channel, logger, counters: Array.isArray(accept['counters']) ? (accept['counters'] as CounterEntry[]) : [], listenerFds, adminFd, unused, names, startedAt });
       settle(takeover);
     }
 
@@ -264,7 +223,7 @@ export async function tryTakeover(opts: TakeoverOptions): Promise<Takeover | und
       return;
     }
     logger.info({ socket: path }, 'hot upgrade: taking over');
-    channel.send({ t: 'hello', pid: process.pid, version: '', configPath: configIdentity(opts.configPath), takeover: opts.force, xfer: receiver.path });
+    channel.send({ t: 'hello', pid: process.pid, configPath: configIdentity(opts.configPath), takeover: opts.force, xfer: receiver.path });
   });
 }
 

@@ -426,8 +426,9 @@ export class Http1ServerConnection implements ReadFilter, ConnectionCallbacks, H
     const s = this.#stream;
     if (this.#closed || this.#handoff !== undefined || (s !== null && s.tunnelling) || this.draining) { ready(null); return; }
     this.#handoff = ready;
-    if (s === null && this.#parser.isIdle && !this.#waiting) this.#handOff(this.#held ?? NOTHING);
-    // Else: mid-head or mid-exchange; the boundary comes in responseComplete.
+    if (s !== null || this.#waiting) return; // mid-exchange: the boundary comes in responseComplete
+    // Idle, or a head begun: its raw bytes move unparsed.
+    this.#handOff(this.#parser.isIdle ? (this.#held ?? NOTHING) : (this.#parser.partialHead() ?? NOTHING));
   }
 
   #handOff(unread: Buffer): void {
