@@ -179,9 +179,12 @@ export class Controller {
   get configVersion(): number {
     return this.#configVersion;
   }
-  /** Ready while every worker is ready (a worker being replaced makes it 503 for that moment). */
+  /**
+   * Ready once every worker started, then while at least one serves: a worker being replaced after a
+   * crash must not take the whole pod out of a load balancer while the others accept.
+   */
   get ready(): boolean {
-    return this.#ready && !this.#draining && this.#pool.allReady;
+    return this.#ready && !this.#draining && this.#pool.workers().some((w) => w.state === 'running');
   }
   get draining(): boolean {
     return this.#draining;
