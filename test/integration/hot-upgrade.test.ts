@@ -5,7 +5,8 @@
 // names the process that served it: old → A, new → B. A Bolt client that keeps its socket and local
 // port and whose last answers come from B was migrated, not reconnected.
 //
-//   1. SIGHUP under load           2. a second `skiff start -c <same path>` (the container case)
+//   1. SIGHUP under load                  2. a second `skiff start -c <same path>` (the container case)
+//   1b. half a Bolt frame and half an HTTP/1 head held across the upgrade (unread bytes travel)
 //   3. a new process that exits at start (twice), then a good upgrade
 //   4. two Skiffs with different config files in one folder never take over each other; --takeover does
 //   5. HTTP/2 (h2c) and TLS connections are drained (GOAWAY / connection: close), not migrated
@@ -17,6 +18,8 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { SkiffProcess, httpRequest, runCli, tempDir, writeJson, type LogLine } from '../fakes/skiff-process.js';
 import { UpgradeLedger, startBackends, type Backends, type LedgerReport } from '../fakes/upgrade-ledger.js';
+import { boltClient, boltContent } from '../fakes/bolt-peer.js';
+import { BoltCmdCode, BoltType, encodeBolt } from '../../src/extensions/codecs/bolt/bolt.js';
 import { createTestPki, type TestPki } from '../fakes/test-pki.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -152,11 +155,11 @@ function assertMigrated(ledger: UpgradeLedger, name: string): void {
 }
 
 /** Waits until the ledger made `n` more answers (the load is moving through whoever serves now). */
-async function progress(ledger: UpgradeLedger, n: number, ms = 5000): Promise<void> {
+async function progress(ledger: UpgradeLedger, n: number, log?: SkiffProcess, ms = 5000): Promise<void> {
   const target = ledger.answered + n;
   const until = Date.now() + ms;
   while (ledger.answered < target) {
-    if (Date.now() > until) assert.fail(`load stalled: ${ledger.answered}/${target} answers`);
+    if (Date.now() > until) assert.fail(`load stalled: ${ledger.answered}/${target} answers; ledger: ${ledger.report().problems.slice(0, 10).join('\n')}\nupgrade log:\n${log === undefined ? '' : upgradeLines(log)}\nstderr tail: ${log?.stderr.slice(-1500) ?? ''}`);
     await sleep(20);
   }
 }
@@ -219,7 +222,7 @@ async function upgradeUnderLoad(t: TestContext, trigger: 'sighup' | 'container')
   try {
     await ledger.start();
     await sleep(LOAD_MS);
-    await progress(ledger, 500);
+    await progress(ledger, 500, old);
     const totalBefore = await requestTotal(adminPort);
 
     writeJson(dir, 'skiff.json', upgradeDoc(B)); // the SAME path now routes to B
@@ -236,7 +239,7 @@ async function upgradeUnderLoad(t: TestContext, trigger: 'sighup' | 'container')
     assert.ok(newPid !== undefined && alive(newPid), 'the new process runs');
 
     await sleep(LOAD_MS); // ≥ 1 s of load served by the new process alone
-    await progress(ledger, 500);
+    await progress(ledger, 500, successor ?? old);
     await ledger.stop();
     const report = ledger.report();
     t.diagnostic(`sent ${report.sent}: ${JSON.stringify(report.byKind)}; upgrade log:\n${upgradeLines(old)}`);
@@ -267,6 +270,7 @@ async function upgradeUnderLoad(t: TestContext, trigger: 'sighup' | 'container')
       assert.ok(hasLog(newLogs, 'hot upgrade: taking over', newPid), 'new "hot upgrade: taking over"');
       assert.ok(hasLog(newLogs, 'hot upgrade: listeners inherited', newPid), 'new "hot upgrade: listeners inherited"');
       assert.ok(complete !== undefined && Number(complete['migrated']) >= 100, `new "hot upgrade: complete": ${JSON.stringify(complete)}`);
+      assert.equal(complete['from'], old.child.pid, 'the new process names the old one');
     }
   } finally {
     ledger.close();
@@ -283,6 +287,57 @@ test('1. SIGHUP under continuous load: 0 failed, 0 resets, every id answered onc
 
 test('2. the container case: a second `skiff start -c <same path>` takes over under the same load', async (t) => {
   await upgradeUnderLoad(t, 'container');
+});
+
+// ------------------------------------------------------- 1b. bytes read but not yet processed
+
+test('1b. bytes read but not processed travel with the connection: half a Bolt frame and half an HTTP/1 head, completed only after the old process exited, are answered by the new one', async () => {
+  const { dir, cleanup } = tempDir();
+  const path = writeJson(dir, 'skiff.json', upgradeDoc(A));
+  const old = await SkiffProcess.start(path);
+  let newPid: number | undefined;
+  const sockets: net.Socket[] = [];
+  try {
+    const httpPort = await old.waitForListener('http');
+    const boltPort = await old.waitForListener('bolt');
+    const halfBolt = await boltClient(boltPort);
+    sockets.push(halfBolt.socket);
+    assert.equal(boltContent(await halfBolt.call(1, 'svc', 'warm')), 'A:warm');
+    const frame = encodeBolt({ type: BoltType.Request, cmdCode: BoltCmdCode.Request, requestId: 2, timeoutMs: 20_000, headers: { service: 'svc' }, content: Buffer.from('half') });
+    halfBolt.write(frame.subarray(0, 13)); // 13 of the 22 header bytes
+
+    const halfHttp = net.connect(httpPort, '127.0.0.1');
+    sockets.push(halfHttp);
+    await new Promise((r) => halfHttp.once('connect', r));
+    const httpEvents: string[] = [];
+    halfHttp.on('error', (err: NodeJS.ErrnoException) => httpEvents.push(`error ${err.code ?? err.message}`));
+    halfHttp.on('end', () => httpEvents.push('end'));
+    assert.equal((await rawExchange(halfHttp, 'GET /id/warm HTTP/1.1\r\nHost: x\r\n\r\n')).body, 'A:warm');
+    const reply = rawExchange(halfHttp, 'GET /id/half-http HTTP/1.1\r\nHo');
+    await sleep(100);
+
+    writeJson(dir, 'skiff.json', upgradeDoc(B));
+    const t0 = Date.now();
+    old.signal('SIGHUP');
+    newPid = await spawnedPid(old);
+    const exit = await Promise.race([old.exited, sleep(25_000).then(() => undefined)]);
+    const exitMs = Date.now() - t0;
+    assert.deepEqual(exit, { code: 0, signal: null }, `old exit; upgrade log:\n${upgradeLines(old)}`);
+
+    halfBolt.write(frame.subarray(13));
+    halfHttp.write('st: x\r\n\r\n');
+    assert.ok(await halfBolt.until((fs) => fs.some((f) => f.requestId === 2), 5000), `the half Bolt request was answered (ended ${JSON.stringify(halfBolt.ended)})`);
+    assert.equal(boltContent(halfBolt.frames.find((f) => f.requestId === 2)!), 'B:half', 'its first 13 bytes crossed with the connection');
+    assert.deepEqual(halfBolt.ended, { fin: false, reset: false, closed: false });
+    const half = await Promise.race([reply, sleep(5000).then(() => undefined)]);
+    assert.equal(half?.body, 'B:half-http', `the half HTTP/1 head crossed with the connection (old exited ${exitMs} ms after SIGHUP; client events: ${httpEvents.join(',') || 'none'}; reply head: ${JSON.stringify(half?.head)})`);
+    assert.deepEqual(httpEvents, []);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await old.stop();
+    killPid(newPid);
+    cleanup();
+  }
 });
 
 // ---------------------------------------------------------------------------- 3. failed upgrade
@@ -311,7 +366,7 @@ test('3. a new process that exits at start (a listener it cannot bind) leaves th
     const aborted = findLog(old, 'hot upgrade: aborted')!;
     assert.equal(aborted.level, 'warn');
     assert.ok(typeof aborted['reason'] === 'string' && aborted['reason'] !== '', JSON.stringify(aborted));
-    await progress(ledger, 300);
+    await progress(ledger, 300, old);
     assert.equal(old.child.exitCode, null, 'the old process keeps running');
 
     // (b) SIGHUP: the old process spawns the same failing successor.
@@ -320,7 +375,7 @@ test('3. a new process that exits at start (a listener it cannot bind) leaves th
     pids.push(bad);
     await old.waitFor(() => old.logs.filter((l) => l.msg === 'hot upgrade: aborted').length >= 2, 15_000, 'old "hot upgrade: aborted" (SIGHUP)');
     await old.waitFor(() => !alive(bad), 5000, 'the failed successor gone');
-    await progress(ledger, 300);
+    await progress(ledger, 300, old);
     assert.equal(old.child.exitCode, null, 'the old process keeps running');
     const stillA = await httpRequest(httpPort, 'GET', '/id/still');
     assert.equal(stillA.body, 'A:still', 'the old process (A) still accepts new connections');
@@ -333,7 +388,7 @@ test('3. a new process that exits at start (a listener it cannot bind) leaves th
     const exit = await Promise.race([old.exited, sleep(25_000).then(() => undefined)]);
     assert.deepEqual(exit, { code: 0, signal: null }, `old exit after the good upgrade; upgrade log:\n${upgradeLines(old)}`);
     await sleep(LOAD_MS);
-    await progress(ledger, 300);
+    await progress(ledger, 300, old);
     await ledger.stop();
     assertCleanLedger(ledger.report(), 'failed ×2, then good upgrade');
     assertMigrated(ledger, 'B');
@@ -492,7 +547,6 @@ test('5. HTTP/2 (h2c) and TLS connections are drained, not migrated: GOAWAY with
     const h2Reply = await h2Slow;
     assert.equal(h2Reply.status, 200, `the in-flight h2 stream completes (rst ${h2Reply.rst})`);
     assert.equal(h2Reply.body, 'A:h2', 'answered by the old process');
-    assert.equal(goaway, 0, 'the h2c session got GOAWAY (NO_ERROR)');
     const tlsReply = await tlsSlow;
     assert.match(tlsReply.head, /^HTTP\/1\.1 200/);
     assert.equal(tlsReply.body, 'A:tls');
@@ -501,6 +555,7 @@ test('5. HTTP/2 (h2c) and TLS connections are drained, not migrated: GOAWAY with
     const exit = await Promise.race([old.exited, sleep(15_000).then(() => undefined)]);
     assert.deepEqual(exit, { code: 0, signal: null }, `old exit; upgrade log:\n${upgradeLines(old)}`);
     await sleep(100);
+    assert.equal(goaway, 0, `the h2c session got GOAWAY (NO_ERROR) before the old process exited (session closed: ${session.closed}, destroyed: ${session.destroyed})`);
     assert.deepEqual(busyEvents, ['end'], 'the busy TLS connection ended cleanly after its response');
     assert.deepEqual(idleEvents, ['end'], 'the idle TLS connection was closed cleanly (FIN), not reset');
     assert.deepEqual(sessionErrors, [], 'no session error on the h2c client');
