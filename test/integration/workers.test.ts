@@ -132,7 +132,10 @@ test('processor 2: two workers serve one shared port; admin stats are the sum ov
     assert.equal(pids.size, 2);
     assert.ok(!pids.has(p.child.pid as number), 'workers are not the controller');
     for (const pid of pids) assert.ok(alive(pid));
-    // Both workers bound the controller's one port (no worker bound a port of its own).
+    // Both workers bound the controller's one port (no worker bound a port of its own). Worker log
+    // lines may reach the pipe after the controller's, so wait for both.
+    const inherited = (): number => p.logs.filter((l) => l.msg === 'listener bound' && l['inherited'] === true).length;
+    await p.waitFor(() => inherited() >= 2, 5000, 'both workers\' listener lines');
     const bound = p.logs.filter((l) => l.msg === 'listener bound' && l['inherited'] === true).map((l) => Number(String(l['address']).split(':').pop()));
     assert.deepEqual(bound, [port(p, 'web'), port(p, 'web')]);
     const bodies = await requests(port(p, 'web'), 200);
