@@ -71,6 +71,10 @@ writeFileSync(path.join(dir, 'c.json'), JSON.stringify({
 
 async function startSkiff(workers) {
   const child = spawn(process.execPath, ['--max-semi-space-size=4', path.join(build, 'src/main.js'), 'start', '-c', path.join(dir, 'c.json'), '--workers', String(workers)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Never leave a Skiff behind if this script dies (its workers follow their controller).
+  const killOnExit = () => child.kill('SIGKILL');
+  process.on('exit', killOnExit);
+  child.on('exit', () => process.off('exit', killOnExit));
   let err = '';
   const port = await new Promise((resolve, reject) => {
     let found;
