@@ -56,6 +56,8 @@ export interface ServerOptions {
    * take over its sockets and connections (`force`: --takeover, even if it serves another file).
    */
   readonly upgrade?: { readonly force: boolean };
+  /** Fields on every log line of this server (a worker: `{ worker: i }`). */
+  readonly logBindings?: Readonly<Record<string, unknown>>;
 }
 
 export class Server {
@@ -94,7 +96,7 @@ export class Server {
     this.stages.set(Stage.Initing);
     const server = load.config.server;
     this.#logOutputs = new LogOutputs({ baseDir: options.baseDir });
-    this.logger = ProcessLogger.create({ output: this.#logOutputs.open(server.defaultLogPath, { pinned: true }), level: server.defaultLogLevel });
+    this.logger = ProcessLogger.create({ output: this.#logOutputs.open(server.defaultLogPath, { pinned: true }), level: server.defaultLogLevel, ...(options.logBindings ? { bindings: options.logBindings } : {}) });
     this.loggers.register(server.defaultLogPath, this.logger);
     this.stages.onChange((next) => this.logger.info({ stage: stageName(next), state: next }, 'stage'));
     this.#clusterManager = new ClusterManagerImpl({ registries: options.registries, stats: this.stats, logger: this.logger.child({ component: 'cluster_manager' }) });

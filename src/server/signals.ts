@@ -38,7 +38,11 @@ export function installSignalHandlers(target: SignalTarget, options: SignalOptio
   let stopping: 'graceful' | 'fast' | undefined;
 
   const finish = (code: number): void => {
-    target.flushLogs();
+    try {
+      target.flushLogs();
+    } catch {
+      // stderr gone (EPIPE): exiting matters more than the last lines
+    }
     exit(code);
   };
 

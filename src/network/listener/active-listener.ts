@@ -165,7 +165,8 @@ export class ActiveListener {
           this.#server = server;
           this.#accepting = true;
           if (address.kind === 'unix') {
-            this.#unixPathOwned = address.path;
+            // A socket handed in (a worker's share, an inherited one) belongs to whoever bound it.
+            if (fd === undefined) this.#unixPathOwned = address.path;
             this.#boundAddress = address;
           } else {
             const info = server.address();

@@ -22,9 +22,9 @@ export function startSuccessor(logger: Logger, canUpgrade: () => string | undefi
   }
   child.on('error', (err) => logger.error({ err }, 'hot upgrade: the new process failed to start; serving on'));
   child.on('exit', (code, signal) => {
-    if (code !== 0) logger.warn({ pid: child.pid, code, signal }, 'hot upgrade: the new process exited');
+    if (code !== 0) logger.warn({ newPid: child.pid, code, signal }, 'hot upgrade: the new process exited');
   });
   // The new process outlives this one.
   child.unref();
-  logger.info({ pid: child.pid }, 'hot upgrade: new process started');
+  logger.info({ newPid: child.pid }, 'hot upgrade: new process started');
 }

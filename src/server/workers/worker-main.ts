@@ -140,18 +140,17 @@ async function startServer(message: StartMessage): Promise<Server> {
     baseDir: message.baseDir,
     source: message.configPath ?? 'the controller',
   });
-  // listenerFds and admin are ServerOptions the hot-upgrade work adds; passed as a wider object so
-  // this compiles whichever side lands first.
-  const options: ServerOptions & { listenerFds: ReadonlyMap<string, number>; admin: boolean } = {
+  const options: ServerOptions = {
     registries,
     baseDir: message.baseDir,
     strict: message.strict,
     ...(message.configPath === undefined ? {} : { configPath: message.configPath }),
     listenerFds: new Map(Object.entries(message.listenerFds)),
     admin: false,
+    logBindings: { worker: message.worker },
   };
   const server = await Server.start(load, options);
-  installSignalHandlers(server, { logger: server.logger.child({ worker: message.worker }) });
-  server.logger.child({ worker: message.worker }).info({ listeners: Object.keys(message.listenerFds) }, 'worker serving');
+  installSignalHandlers(server, { logger: server.logger });
+  server.logger.info({ listeners: Object.keys(message.listenerFds) }, 'worker serving');
   return server;
 }
