@@ -23,6 +23,7 @@ Usage:
 Options:
   -c, --config FILE   config file (default: $MOSN_CONFIG)
   --strict            treat config warnings (unknown keys, ignored features) as errors
+  --takeover          take over the Skiff in uds_dir even if it serves another config file
   --workers N         worker processes (a number or "auto" = one per core); overrides
                       servers[0].processor (default 1 = one process, no controller)
 
@@ -31,8 +32,12 @@ over workers, GET /api/v1/workers) and replaces a worker that dies; N workers se
 Limits (max_connections, circuit breakers, pools) apply per worker.
 
 Signals (start): SIGTERM graceful stop (drains up to graceful_timeout), SIGINT/SIGQUIT fast stop,
-SIGUSR1 reopen log files, SIGHUP ignored (hot upgrade not implemented yet). With workers the
-controller takes the signals and passes them on.
+SIGUSR1 reopen log files, SIGHUP hot upgrade (a new Skiff with the same command line takes over
+the listening sockets and the connections, then this one exits 0). With workers the controller
+takes the signals and passes them on.
+
+Hot upgrade: a Skiff started with the config file of a running one (its reconfig socket in
+uds_dir) takes over from it; --takeover takes over the one in uds_dir whatever its config file.
 
 Examples:
   skiff validate -c configs/default.json --strict
@@ -137,7 +142,11 @@ async function start(args: Args): Promise<number | undefined> {
   const noAddon = workers > 1 && nativeFd === undefined;
   if (noAddon) workers = 1;
   if (workers > 1 && nativeFd !== undefined) {
-    const controller = await Controller.start(load, { registries, baseDir: dirname(resolve(path)), strict: args.strict, configPath: path, workers, native: nativeFd });
+    const controller = await Controller.start(load, { registries, baseDir: dirname(resolve(path)), strict: args.strict, configPath: path, workers, native: nativeFd, upgrade: { force: args.takeover } });
+    void controller.listenForUpgrades(() => {
+      void controller.stopNow().finally(() => { controller.flushLogs(); process.exit(0); });
+    });
+    if (!load.config.disableUpgrade) controller.hotUpgrade = () => startSuccessor(controller.logger, () => controller.upgradeBlocker());
     installSignalHandlers(controller.signalTarget(), { logger: controller.logger });
     controller.gracefulStopRequest = () => { process.emit('SIGTERM' as never); };
     return undefined;

@@ -222,7 +222,7 @@ export class Server {
       fd === undefined ? [] : [{ name, configAddress, boundAddress, fd }];
     return {
       logger: this.logger,
-      stats: this.stats,
+      counters: () => Promise.resolve(this.stats.counterEntries()),
       version: this.version,
       gracefulTimeoutMs: this.gracefulTimeoutMs,
       configIdentity: configIdentity(this.#options.configPath ?? ''),
@@ -236,12 +236,7 @@ export class Server {
         const host = cfg.address.host.includes(':') ? `[${cfg.address.host}]` : cfg.address.host;
         return listening('', cfg.address.text, `${host}:${a.port}`, handleFd(a.server))[0];
       },
-      releaseListeners: async () => {
-        this.#handingOver = true;
-        this.#ready = false;
-        await this.#listeners.releaseAll();
-        await this.#admin?.close();
-      },
+      releaseListeners: () => this.releaseListeners(),
       migrate: (targets, deadlineMs, progress) => this.migrateConnections(targets, deadlineMs, progress),
       enterUpgrading: () => this.stages.set(Stage.Upgrading),
       exitAfterHandover: exit,
@@ -257,6 +252,14 @@ export class Server {
     if (this.#handingOver || this.upgradeStatus.state === 'handing_over') return 'an upgrade is already under way';
     if (!this.#ready) return 'not serving yet';
     return undefined;
+  }
+
+  /** Hot upgrade, old side: stop accepting everywhere; the new process serves the same sockets now. */
+  async releaseListeners(): Promise<void> {
+    this.#handingOver = true;
+    this.#ready = false;
+    await this.#listeners.releaseAll();
+    await this.#admin?.close();
   }
 
   /** Hot upgrade, old side: moves this process's connections to the targets (see migrate.ts). */
@@ -293,7 +296,7 @@ export class Server {
   takeoverHost(): TakeoverHost {
     return {
       logger: this.logger,
-      stats: this.stats,
+      absorbCounters: (entries) => this.stats.absorbCounters(entries),
       status: this.upgradeStatus,
       openTargets: (names) => Promise.resolve([this.openConnectionTarget(this.#current.config.udsDir, names)]),
       closeTargets: () => { this.closeConnectionTarget(); },

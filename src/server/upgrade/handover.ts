@@ -15,7 +15,7 @@
  */
 import { createServer, connect, type Server as NetServer, type Socket } from 'node:net';
 import type { Logger } from '../../api/observability.js';
-import type { CounterEntry, StatsStore } from '../../observability/index.js';
+import type { CounterEntry } from '../../observability/index.js';
 import { ControlChannel, type ControlMessage, type UpgradeStatus } from './control.js';
 import type { MigrationCounts } from './migrate.js';
 import { encodeRecord, RecordType, removeSocketFile, XferSender } from './xfer.js';
@@ -31,7 +31,8 @@ export interface ListeningSocket {
 /** What the old process's server offers the handover. */
 export interface HandoverHost {
   readonly logger: Logger;
-  readonly stats: StatsStore;
+  /** Every counter (summed over the workers), carried to the new process so stats continue. */
+  counters(): Promise<CounterEntry[]>;
   readonly version: string;
   readonly gracefulTimeoutMs: number;
   /** The real path of the config file this process serves. */
@@ -110,7 +111,7 @@ export class UpgradeListener {
         }
         this.#busy = true;
         session = new HandoverSession(this.#host, channel, m, () => { this.#busy = false; }, () => this.close());
-        session.start();
+        void session.start().catch((err: unknown) => this.#logger.error({ err }, 'hot upgrade: offering the sockets failed'));
       },
       (reason) => session?.onEnd(reason),
     );
@@ -150,7 +151,7 @@ class HandoverSession {
     this.#closeListener = closeListener;
   }
 
-  start(): void {
+  async start(): Promise<void> {
     const host = this.#host;
     this.#startedAt = Date.now();
     let sender: XferSender;
@@ -166,7 +167,7 @@ class HandoverSession {
     const all = admin === undefined ? sockets : [...sockets, admin];
     const meta = all.map((s) => ({ name: s.name, configAddress: s.configAddress, boundAddress: s.boundAddress, admin: s === admin }));
     sender.send(() => ({ data: encodeRecord(RecordType.Listeners, { listeners: meta }), fds: all.map((s) => s.fd) }));
-    this.#channel.send({ t: 'accept', pid: process.pid, version: host.version, counters: host.stats.counterEntries(), listeners: meta.length });
+    this.#channel.send({ t: 'accept', pid: process.pid, version: host.version, counters: await host.counters().catch(() => []), listeners: meta.length });
     this.#logger.info({ to: this.#peerPid, listeners: meta.length }, 'hot upgrade: listening sockets sent to the new process');
     this.#readyTimer = setTimeout(() => this.#abort('the new process did not become ready in time'), READY_TIMEOUT_MS);
     this.#readyTimer.unref();
@@ -229,7 +230,7 @@ class HandoverSession {
     st.ms = Date.now() - this.#startedAt;
     this.#phase = 'done';
     const summary = { migrated: counts.migrated, drained: counts.drained, closed: counts.closed, ms: st.ms };
-    this.#channel.send({ t: 'done', ...summary, counters: host.stats.counterEntries() });
+    this.#channel.send({ t: 'done', ...summary, counters: await host.counters().catch(() => []) });
     this.#logger.info({ to: this.#peerPid, ...summary }, 'hot upgrade: done');
     this.#channel.close();
     host.exitAfterHandover();
@@ -245,4 +246,3 @@ export function isLive(path: string): Promise<boolean> {
   });
 }
 
-export type { CounterEntry };

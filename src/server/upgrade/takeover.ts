@@ -14,7 +14,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Address, SkiffConfig } from '../../api/config.js';
 import type { Logger } from '../../api/observability.js';
-import type { CounterEntry, StatsStore } from '../../observability/index.js';
+import type { CounterEntry } from '../../observability/index.js';
 import { nativeFd } from '../../base/native-fd.js';
 import { configIdentity, ControlChannel, reconfigSocketPath, type ControlMessage, type UpgradeStatus } from './control.js';
 import { closeQuietly, RecordType, XferReceiver } from './xfer.js';
@@ -22,7 +22,8 @@ import { closeQuietly, RecordType, XferReceiver } from './xfer.js';
 /** What the new process (a single Skiff, or a controller) offers the takeover. */
 export interface TakeoverHost {
   readonly logger: Logger;
-  readonly stats: StatsStore;
+  /** Adds the old process's counters (stats continue across the upgrade). */
+  absorbCounters(entries: readonly CounterEntry[]): void;
   readonly status: UpgradeStatus;
   /**
    * Opens the xfer sockets old connections are sent to (one per serving process); `names` maps the
@@ -79,7 +80,7 @@ export class Takeover {
   async complete(host: TakeoverHost): Promise<void> {
     this.#host = host;
     for (const fd of this.#unused) closeQuietly(nativeFd!, fd);
-    host.stats.absorbCounters(this.#counters);
+    host.absorbCounters(this.#counters);
     Object.assign(host.status, {
       state: 'taking_over', from: this.fromPid, startedAt: new Date(this.#startedAt).toISOString(),
       listenersInherited: this.listenerFds.size + (this.adminFd === undefined ? 0 : 1),
@@ -138,7 +139,7 @@ export class Takeover {
     // The old process counted on after its first snapshot: add the difference.
     const before = new Map(this.#counters.map((c) => [counterKey(c), c.value]));
     const finalCounters = Array.isArray(m['counters']) ? (m['counters'] as CounterEntry[]) : [];
-    host.stats.absorbCounters(finalCounters.map((c) => ({ ...c, value: c.value - (before.get(counterKey(c)) ?? 0) })).filter((c) => c.value > 0));
+    host.absorbCounters(finalCounters.map((c) => ({ ...c, value: c.value - (before.get(counterKey(c)) ?? 0) })).filter((c) => c.value > 0));
     const st = host.status;
     st.state = 'complete';
     st.connectionsMigrated = Number(m['migrated']) || 0;

@@ -20,5 +20,6 @@ export function createControllerAdminContext(controller: Controller): AdminConte
     applyDocument: (raw) => controller.applyDocument(raw),
     gracefulStop: () => controller.requestGracefulStop(),
     workers: () => controller.workers(),
+    upgradeStatus: () => controller.upgradeStatus,
   };
 }

@@ -29,6 +29,13 @@ import { ListenerFds } from './listener-fds.js';
 import type { ApplyFailedMessage, AppliedMessage, StatsReplyMessage } from './messages.js';
 import { mergeStatsSnapshots, overlayStats } from './stats-merge.js';
 import { WorkerPool, type WorkerInfo } from './worker-pool.js';
+import { UpgradeRequest } from './worker-upgrade.js';
+import type { SkiffConfig } from '../../api/config.js';
+import type { CounterEntry } from '../../observability/index.js';
+import { handleFd } from '../../network/connection/socket-connection.js';
+import { configIdentity, emptyStatus, reconfigSocketPath, type UpgradeStatus } from '../upgrade/control.js';
+import { UpgradeListener, type HandoverHost } from '../upgrade/handover.js';
+import { tryTakeover, type Takeover, type TakeoverHost } from '../upgrade/takeover.js';
 
 /** `<outDir>/src/main.js`, relative to this compiled file (`<outDir>/src/server/workers/`). */
 const MAIN_JS = fileURLToPath(new URL('../../main.js', import.meta.url));
@@ -48,6 +55,8 @@ export interface ControllerOptions {
   readonly native: NativeFd;
   /** The entry workers run; default this build's main.js. */
   readonly mainJs?: string;
+  /** Hot upgrade: take over an old Skiff of the same config first (`force`: --takeover). */
+  readonly upgrade?: { readonly force: boolean };
 }
 
 /** A logger registry whose level changes also reach every worker's logger of the same name. */
@@ -89,6 +98,15 @@ export class Controller {
   #draining = false;
   #updates: Promise<unknown> = Promise.resolve();
   #stopped: Promise<void> | undefined;
+  /** Hot upgrade, either side (GET /api/v1/upgrade). */
+  readonly upgradeStatus: UpgradeStatus = emptyStatus();
+  /** Counters carried over from the process this one took over from (added to the workers' sums). */
+  readonly #carried = new StatsStore();
+  #upgradeListener: UpgradeListener | undefined;
+  #takeover: Takeover | undefined;
+  #handingOver = false;
+  /** SIGHUP's action (set by `skiff start` unless disable_upgrade). */
+  hotUpgrade: (() => void) | undefined;
 
   private constructor(load: LoadResult, options: ControllerOptions) {
     this.#options = options;
@@ -124,9 +142,14 @@ export class Controller {
   /** Binds, starts the admin API and every worker; rejects (everything closed, workers killed) on failure. */
   static async start(load: LoadResult, options: ControllerOptions): Promise<Controller> {
     const c = new Controller(load, options);
+    let takeover: Takeover | undefined;
     try {
-      await c.#start();
+      if (options.upgrade !== undefined && options.configPath !== undefined) {
+        takeover = await tryTakeover({ udsDir: load.config.udsDir, configPath: options.configPath, config: load.config, force: options.upgrade.force, logger: c.logger });
+      }
+      await c.#start(takeover);
     } catch (err) {
+      takeover?.abort((err as Error).message);
       c.#pool.killAll();
       await c.#admin?.close();
       c.#fds.closeAll();
@@ -134,16 +157,21 @@ export class Controller {
       c.#logOutputs.flushSync();
       throw err;
     }
+    if (takeover !== undefined) {
+      c.#takeover = takeover;
+      void takeover.complete(c.#takeoverHost());
+    }
     return c;
   }
 
-  async #start(): Promise<void> {
+  async #start(takeover?: Takeover): Promise<void> {
     const { config, warnings, notes } = this.#current;
     for (const w of warnings) this.logger.warn({ path: w.path }, `config warning: ${formatIssue(w)}`);
     for (const n of notes) this.logger.info({ path: n.path }, `config note: ${formatIssue(n)}`);
     this.stages.set(Stage.PreStart);
     this.stages.set(Stage.Starting);
     const listeners = config.server.listeners;
+    if (takeover !== undefined) this.#fds.adoptInherited(listeners, takeover.listenerFds);
     this.#fds.commit(listeners, await this.#fds.bindMissing(listeners));
     if (config.admin) {
       this.#admin = new AdminServer({
@@ -151,7 +179,7 @@ export class Controller {
         context: createControllerAdminContext(this),
         logger: this.logger.child({ component: 'admin' }),
       });
-      await this.#admin.listen();
+      await this.#admin.listen(takeover?.adminFd);
       this.logger.info({ address: `${config.admin.address.host}:${this.#admin.port}` }, 'admin API listening');
     }
     this.#pool.setGeneration({ document: workerDocument(this.#current.document), fds: this.#fds.fds() });
@@ -203,7 +231,7 @@ export class Controller {
   /** Every worker's stats, summed (see stats-merge.ts); the process state is the controller's own. */
   async statsSnapshot(type?: string): Promise<StatsSnapshot> {
     const replies = await this.#pool.request<StatsReplyMessage>(type === undefined ? { type: 'stats' } : { type: 'stats', statType: type }, 5000);
-    const merged = mergeStatsSnapshots(replies.filter((r) => r.type === 'stats-reply').map((r) => r.snapshot));
+    const merged = mergeStatsSnapshots([...replies.filter((r) => r.type === 'stats-reply').map((r) => r.snapshot), this.#carried.snapshot(type)]);
     return overlayStats(merged, this.stats.snapshot(type));
   }
 
@@ -309,6 +337,7 @@ export class Controller {
 
   async #finalStop(): Promise<void> {
     this.stages.set(Stage.Stopping);
+    this.#upgradeListener?.close();
     await this.#admin?.close();
     this.#fds.closeAll();
     this.#pidFile?.remove();
@@ -334,6 +363,96 @@ export class Controller {
       reopenLogs: () => this.reopenLogs(),
       flushLogs: () => this.flushLogs(),
       gracefulTimeoutMs: this.#current.config.server.gracefulTimeoutMs + GRACE_EXTRA_MS + 1000,
+      hotUpgrade: this.hotUpgrade,
+    };
+  }
+
+  // ── hot upgrade (the protocol: src/server/upgrade/) ──
+
+  /** The old side: answer new Skiffs that want to take over; `exit` ends the process after the handover. */
+  async listenForUpgrades(exit: () => void): Promise<void> {
+    const cfg = this.#current.config;
+    const path = this.#options.configPath;
+    if (cfg.disableUpgrade || path === undefined) return;
+    if (this.#takeover !== undefined) await this.#takeover.finished;
+    if (this.stages.stopping) return;
+    const listener = new UpgradeListener(this.#handoverHost(exit), reconfigSocketPath(cfg.udsDir, path));
+    try {
+      await listener.listen();
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message, socket: listener.path }, 'hot upgrade unavailable: cannot listen on the reconfig socket');
+      return;
+    }
+    this.#upgradeListener = listener;
+    this.logger.info({ socket: listener.path }, 'hot upgrade: ready to hand over (reconfig socket)');
+  }
+
+  /** Why a hot upgrade cannot start now (SIGHUP), or undefined. */
+  upgradeBlocker(): string | undefined {
+    if (this.#upgradeListener === undefined) return 'hot upgrade is unavailable (see the log at start)';
+    if (this.#handingOver) return 'an upgrade is already under way';
+    if (!this.#ready) return 'not serving yet';
+    return undefined;
+  }
+
+  #handoverHost(exit: () => void): HandoverHost {
+    const cfg = (): SkiffConfig => this.#current.config;
+    return {
+      logger: this.logger,
+      version: this.version,
+      gracefulTimeoutMs: cfg().server.gracefulTimeoutMs,
+      configIdentity: configIdentity(this.#options.configPath ?? ''),
+      status: this.upgradeStatus,
+      counters: async () => {
+        const replies = await this.#pool.request<{ type: string; id: number; counters?: CounterEntry[] }>({ type: UpgradeRequest.Counters }, 5000);
+        return [...replies.flatMap((r) => r.counters ?? []), ...this.#carried.counterEntries()];
+      },
+      canHandOver: () => this.#ready && !this.#draining && !this.#handingOver && !this.stages.stopping,
+      listeningSockets: () => cfg().server.listeners.flatMap((l) => {
+        const b = l.bindPort ? this.#fds.get(l.name) : undefined;
+        return b === undefined ? [] : [{ name: l.name, configAddress: l.address.text, boundAddress: b.text, fd: b.fd }];
+      }),
+      adminSocket: () => {
+        const a = this.#admin;
+        const admin = cfg().admin;
+        const fd = a === undefined ? undefined : handleFd(a.server);
+        if (a === undefined || admin === undefined || fd === undefined) return undefined;
+        const host = admin.address.host.includes(':') ? `[${admin.address.host}]` : admin.address.host;
+        return { name: '', configAddress: admin.address.text, boundAddress: `${host}:${a.port}`, fd };
+      },
+      releaseListeners: async () => {
+        this.#handingOver = true;
+        await this.#pool.request({ type: UpgradeRequest.Release }, 10_000);
+        this.#fds.releaseAll();
+        await this.#admin?.close();
+      },
+      migrate: async (targets, deadlineMs, progress) => {
+        const replies = await this.#pool.request<{ type: string; id: number; migrated?: number; drained?: number; closed?: number }>(
+          { type: UpgradeRequest.Handover, targets, deadlineMs }, Math.max(0, deadlineMs - Date.now()) + 10_000);
+        const sum = { migrated: 0, drained: 0, closed: 0 };
+        for (const r of replies) {
+          sum.migrated += r.migrated ?? 0;
+          sum.drained += r.drained ?? 0;
+          sum.closed += r.closed ?? 0;
+        }
+        progress(sum);
+        return sum;
+      },
+      enterUpgrading: () => this.stages.set(Stage.Upgrading),
+      exitAfterHandover: exit,
+    };
+  }
+
+  #takeoverHost(): TakeoverHost {
+    return {
+      logger: this.logger,
+      status: this.upgradeStatus,
+      absorbCounters: (entries) => this.#carried.absorbCounters(entries),
+      openTargets: async (names) => {
+        const replies = await this.#pool.request<{ type: string; id: number; path?: string }>({ type: UpgradeRequest.Receive, udsDir: this.#current.config.udsDir, names: [...names] }, 10_000);
+        return replies.map((r) => r.path).filter((p): p is string => typeof p === 'string');
+      },
+      closeTargets: () => { void this.#pool.request({ type: UpgradeRequest.ReceiveEnd }, 10_000).catch(() => undefined); },
     };
   }
 }

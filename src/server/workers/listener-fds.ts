@@ -91,6 +91,29 @@ export class ListenerFds {
     for (const [name, b] of next) this.#bound.set(name, b);
   }
 
+  /**
+   * Hot upgrade, new side: serve the sockets inherited from the old process (listener name → fd)
+   * instead of binding those listeners. A unix path stays the old binder's (never unlinked here).
+   */
+  adoptInherited(configs: readonly ListenerConfig[], fds: ReadonlyMap<string, number>): void {
+    for (const c of configs) {
+      const fd = fds.get(c.name);
+      if (!c.bindPort || fd === undefined) continue;
+      const a = c.address;
+      const text = a.kind === 'unix' ? a.text : `${a.host.includes(':') ? `[${a.host}]` : a.host}:${this.#native.localPort(fd)}`;
+      this.#bound.set(c.name, { name: c.name, identity: identityOf(c), fd, text, unixPath: undefined });
+      this.#logger.info({ listener: c.name, address: text, fd, inherited: true }, 'listener bound');
+    }
+  }
+
+  /** Hot upgrade, old side: close our copies; the new process serves the sockets (unix paths stay). */
+  releaseAll(): void {
+    for (const b of this.#bound.values()) {
+      try { this.#native.close(b.fd); } catch { /* already closed */ }
+    }
+    this.#bound.clear();
+  }
+
   abort(fresh: readonly BoundListener[]): void {
     for (const b of fresh) this.#close(b);
   }

@@ -16,6 +16,7 @@ import { createBuiltinRegistries } from '../../registry/registries.js';
 import { Server, type ServerOptions } from '../server.js';
 import { installSignalHandlers } from '../signals.js';
 import { isMessage, type ControllerMessage, type StartMessage } from './messages.js';
+import { registerUpgradeHandlers } from './worker-upgrade.js';
 
 type Incoming = { readonly type: string; readonly id?: unknown; readonly [key: string]: unknown };
 /** An extra request handler: its return value (if any) is sent back with the request's `id`. */
@@ -49,6 +50,7 @@ const oneLine = (err: unknown): string => {
 
 /** Makes this process a worker: resolves at once (undefined = keep running); the IPC channel keeps it alive. */
 export function runWorker(): Promise<number | undefined> {
+  registerUpgradeHandlers();
   if (process.send === undefined) {
     process.stderr.write('skiff: __worker is started by the controller (skiff start with processor > 1), not by hand\n');
     return Promise.resolve(1);
