@@ -93,13 +93,14 @@ export class SkiffProcess {
     })));
   }
 
-  /** Spawns `skiff start -c <file>` and waits until it logs "skiff is running". */
+  /** Spawns `skiff start -c <file>` and waits until it (not one of its workers) logs "skiff is running". */
   static async start(configPath: string, extraArgs: readonly string[] = [], options: { nodeArgs?: readonly string[]; cwd?: string } = {}): Promise<SkiffProcess> {
     const child = spawn(process.execPath, [...(options.nodeArgs ?? []), MAIN_JS, 'start', '-c', configPath, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'], cwd: options.cwd });
     const p = new SkiffProcess(child);
     let exited = false;
     void p.exited.then(() => (exited = true));
-    await p.waitFor(() => exited || p.logs.some((l) => l.msg === 'skiff is running'), 10_000, 'skiff did not start');
+    // With workers, each worker says it runs too (with a `worker` field): wait for the process itself.
+    await p.waitFor(() => exited || p.logs.some((l) => l.msg === 'skiff is running' && l['worker'] === undefined), 10_000, 'skiff did not start');
     if (exited) throw new Error(`skiff exited at start: ${p.stderr}`);
     return p;
   }

@@ -84,11 +84,18 @@ test('SIGTERM: idle keep-alive connections close at once, an in-flight response 
   }
 });
 
-test('admin POST /api/v1/graceful_stop (a preStop hook): 50 slow in-flight requests all complete, new connections are refused, exit 0 within the deadline', async () => {
+const DRAIN_CASES = [
+  { trigger: 'admin', workers: 1, name: 'admin POST /api/v1/graceful_stop (a preStop hook)' },
+  { trigger: 'SIGTERM', workers: 1, name: 'SIGTERM' },
+  { trigger: 'SIGTERM', workers: 2, name: 'SIGTERM to a controller with 2 workers' },
+] as const;
+
+for (const c of DRAIN_CASES) test(`${c.name}: 50 slow in-flight requests all complete, new connections are refused, exit 0 within the deadline`, async () => {
   const origin = await slowOrigin(800, () => true);
   const { dir, cleanup } = tempDir();
   const doc = l7Document({ clusters: { c1: [`127.0.0.1:${origin.port}`] }, logLevel: 'INFO', cluster: { max_request_per_conn: 0 } });
   (doc.servers as Record<string, unknown>[])[0]!.graceful_timeout = '10s';
+  (doc.servers as Record<string, unknown>[])[0]!.processor = c.workers;
   (doc as Record<string, unknown>)['admin'] = { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } };
   const skiff = await SkiffProcess.start(writeJson(dir, 'skiff.json', doc));
   const sockets: Socket[] = [];
@@ -104,8 +111,12 @@ test('admin POST /api/v1/graceful_stop (a preStop hook): 50 slow in-flight reque
     }
     await new Promise((r) => setTimeout(r, 150)); // all 50 are in flight upstream
     const t0 = Date.now();
-    const r = await skiff.admin('POST', '/api/v1/graceful_stop', { body: {} });
-    assert.equal(r.status, 202);
+    if (c.trigger === 'admin') {
+      const r = await skiff.admin('POST', '/api/v1/graceful_stop', { body: {} });
+      assert.equal(r.status, 202);
+    } else {
+      skiff.signal('SIGTERM');
+    }
     await new Promise((res) => setTimeout(res, 150));
     const refused = await new Promise<boolean>((resolve) => {
       const s = connect(port, '127.0.0.1');

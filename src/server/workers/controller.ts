@@ -316,7 +316,11 @@ export class Controller {
       this.stages.set(Stage.BeforeStop);
       this.#draining = true;
       this.stages.set(Stage.GracefulStopping);
-      await this.#pool.stop(true, this.#current.config.server.gracefulTimeoutMs + GRACE_EXTRA_MS);
+      const stopping = this.#pool.stop(true, this.#current.config.server.gracefulTimeoutMs + GRACE_EXTRA_MS);
+      // The workers stop accepting now; the controller's copies must close too, or the kernel would
+      // still complete handshakes into a backlog nobody accepts from (instead of refusing them).
+      this.#fds.closeAll();
+      await stopping;
       await this.#finalStop();
     })();
     return this.#stopped;
