@@ -28,7 +28,7 @@ const LOAD_MS = 1100; // ≥ 1 s of load before the upgrade and after the old pr
 let A: Backends;
 let B: Backends;
 before(async () => {
-  A = await startBackends('A', 1000);
+  A = await startBackends('A', 4000);
   B = await startBackends('B', 1000);
 });
 after(async () => {
@@ -538,7 +538,7 @@ test('5. HTTP/2 (h2c) and TLS connections are drained, not migrated: GOAWAY with
 
     const h2Slow = h2Get(session, '/slow/h2');
     const tlsSlow = rawExchange(busyTls, 'GET /slow/tls HTTP/1.1\r\nHost: localhost\r\n\r\n');
-    await sleep(150); // both in flight upstream (A answers at 1 s)
+    await sleep(150); // both in flight upstream (A answers at 4 s: well after the handover started, even on a loaded machine)
 
     writeJson(dir, 'skiff.json', doc(B));
     old.signal('SIGHUP');

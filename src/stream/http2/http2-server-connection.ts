@@ -31,16 +31,17 @@ export const DEFAULT_HTTP2_SERVER_OPTIONS: Http2ServerOptions = Object.freeze({
   maxConcurrentStreams: 100, maxHeaderListSize: 60 * 1024, idleTimeoutMs: 90_000,
 });
 
-const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } = http2.constants;
+const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_PROTOCOL_ERROR, NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
 /**
  * Ends a session that nghttp2 (or Skiff) gave up on, whatever the peer does: a second for its GOAWAY to
  * be read (closing at once would reset the connection and the peer would lose the GOAWAY), then FIN.
  */
-function destroySoon(session: http2.Http2Session): void {
+function destroySoon(session: http2.Http2Session, code: number): void {
   const s = session as http2.Http2Session & { [kCutOff]?: boolean };
   if (s[kCutOff] === true) return;
   s[kCutOff] = true;
-  setTimeout(() => { if (!session.destroyed) session.destroy(); }, CUT_OFF_GRACE_MS).unref();
+  // destroy() sends a last GOAWAY: it must repeat the error, not say NO_ERROR.
+  setTimeout(() => { if (!session.destroyed) session.destroy(undefined, code); }, CUT_OFF_GRACE_MS).unref();
 }
 const kCutOff = Symbol('skiff.h2.cutOff');
 const CUT_OFF_GRACE_MS = 1000;
@@ -207,7 +208,7 @@ export class Http2ServerEngine {
       peerMaxConcurrentStreams: options.maxConcurrentStreams,
     });
     // Streams are dispatched per session (below); the server only creates sessions.
-    this.#server.on('sessionError', (_err: Error, session: http2.ServerHttp2Session) => destroySoon(session));
+    this.#server.on('sessionError', (_err: Error, session: http2.ServerHttp2Session) => destroySoon(session, NGHTTP2_PROTOCOL_ERROR));
     this.#server.on('timeout', () => undefined);
     this.#idleTimeoutMs = options.idleTimeoutMs;
   }
@@ -267,8 +268,8 @@ export class Http2ServerConnection implements ReadFilter, ConnectionCallbacks {
     if (idleTimeoutMs > 0) session.setTimeout(idleTimeoutMs, () => session.destroy());
     // A session error (nghttp2 gave up on the peer: flood limits, protocol errors) ends the connection,
     // once its GOAWAY had a moment to leave.
-    session.on('error', () => destroySoon(session));
-    session.on('frameError', (_type: number, _code: number, id: number) => { if (id === 0) destroySoon(session); });
+    session.on('error', () => destroySoon(session, NGHTTP2_PROTOCOL_ERROR));
+    session.on('frameError', (_type: number, _code: number, id: number) => { if (id === 0) destroySoon(session, NGHTTP2_PROTOCOL_ERROR); });
     // nghttp2 ends a flooding peer's session with GOAWAY but leaves the socket open: close it after it.
     session.on('close', () => { if (!this.connection.closed) this.connection.close('flush', 'h2_session_closed'); });
     session.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number) => {
@@ -305,8 +306,8 @@ export class Http2ServerConnection implements ReadFilter, ConnectionCallbacks {
     if (now - this.#resetWindowStart > RESET_WINDOW_MS) { this.#resetWindowStart = now; this.#resetsInWindow = 0; }
     if (++this.#resetsInWindow > MAX_CLIENT_RESETS_PER_WINDOW && !session.destroyed && !this.#cutOff) {
       this.#cutOff = true;
-      try { session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM); } catch { /* closed */ }
-      destroySoon(session);
+      try { session.goaway(NGHTTP2_ENHANCE_YOUR_CALM); } catch { /* closed */ }
+      destroySoon(session, NGHTTP2_ENHANCE_YOUR_CALM);
     }
   }
 
