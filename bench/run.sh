@@ -11,6 +11,8 @@
 #   PEERS="ours nginx" npm run bench       only these peers (direct and nginx are always added)
 #   SKIFF_ENTRY=dist-x/src/main.js bash bench/run.sh --quick    another build of Skiff
 #   npm run bench -- tls [--quick]        TLS termination vs nginx: keep-alive req/s, full and resumed handshakes (bench/tls/README.md)
+#   npm run bench -- workers [--seconds 10] [--reps 2]   1 vs 2 worker processes: req/s and CPU per request
+#                                          (direct_response and upstream routes; bench/workers/run.mjs)
 #   npm run bench -- bolt [--quick] [--phases tput,lat,idle,prof]   Bolt: direct vs Skiff, added latency vs a
 #                                          bare pipe, idle RSS per connection (bench/bolt/README.md)
 #
@@ -20,6 +22,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [[ "${1:-}" == bolt ]]; then shift; exec bash "$repo/bench/bolt/run.sh" "$@"; fi
 if [[ "${1:-}" == tls ]]; then shift; exec bash "$repo/bench/tls/run.sh" "$@"; fi
+if [[ "${1:-}" == workers ]]; then shift; exec node "$repo/bench/workers/run.mjs" "$@"; fi
 harness="${SKIFF_BENCH_HARNESS:-$repo/../shared/bench}"
 [[ -d "$harness" ]] && harness="$(cd "$harness" && pwd)"
 [[ -x "$harness/run.sh" ]] || { echo "bench: harness not found at $harness (set SKIFF_BENCH_HARNESS)" >&2; exit 2; }
