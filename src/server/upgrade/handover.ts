@@ -18,7 +18,7 @@ import type { Logger } from '../../api/observability.js';
 import type { CounterEntry } from '../../observability/index.js';
 import { ControlChannel, type ControlMessage, type UpgradeStatus } from './control.js';
 import type { MigrationCounts } from './migrate.js';
-import { encodeRecord, RecordType, removeSocketFile, XferSender } from './xfer.js';
+import { encodeRecord, RecordType, removeSocketFile, restrictToOwner, XferSender } from './xfer.js';
 
 export interface ListeningSocket {
   /** Listener name ('' for the admin socket). */
@@ -80,6 +80,7 @@ export class UpgradeListener {
       server.once('error', reject);
       server.listen({ path: this.path }, () => {
         server.off('error', reject);
+        restrictToOwner(this.path);
         server.on('error', (err) => this.#logger.error({ err }, 'hot upgrade: reconfig socket error'));
         resolve();
       });

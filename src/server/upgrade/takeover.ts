@@ -64,7 +64,11 @@ export class Takeover {
   /** Settles when the old process is done (or gone): its reconfig socket is free then. */
   readonly finished = new Promise<void>((resolve) => { this.#resolveFinished = resolve; });
 
-  constructor(init: { fromPid: number; channel: ControlChannel; logger: Logger; counters: CounterEntry[]; listenerFds: Map<string, number>; adminFd: number | undefined; unused: number[]; names: Map<string, string>; startedAt: number }) {
+  /** The old process has this long to finish (its own deadline is graceful_timeout) before we stop waiting. */
+  readonly #patienceMs: number;
+
+  constructor(init: { fromPid: number; channel: ControlChannel; logger: Logger; counters: CounterEntry[]; listenerFds: Map<string, number>; adminFd: number | undefined; unused: number[]; names: Map<string, string>; startedAt: number; patienceMs: number }) {
+    this.#patienceMs = init.patienceMs;
     this.fromPid = init.fromPid;
     this.#channel = init.channel;
     this.#logger = init.logger;
@@ -94,6 +98,7 @@ export class Takeover {
     }
     if (this.#done) { host.closeTargets(); return; }
     this.#channel.send({ t: 'ready', pid: process.pid, targets });
+    setTimeout(() => { if (!this.#done) this.#channel.socket.destroy(); }, this.#patienceMs).unref();
   }
 
   /** The start failed: let the old process resume (it still has every socket). */
@@ -212,7 +217,7 @@ export async function tryTakeover(opts: TakeoverOptions): Promise<Takeover | und
       const fromPid = Number(accept['pid']);
       const { listenerFds, adminFd, unused, names } = matchSockets(opts.config, sockets);
       logger.info({ from: fromPid, listeners: listenerFds.size + (adminFd === undefined ? 0 : 1) }, 'hot upgrade: listeners inherited');
-      takeover = new Takeover({ fromPid, channel, logger, counters: Array.isArray(accept['counters']) ? (accept['counters'] as CounterEntry[]) : [], listenerFds, adminFd, unused, names, startedAt });
+      takeover = new Takeover({ fromPid, channel, logger, counters: Array.isArray(accept['counters']) ? (accept['counters'] as CounterEntry[]) : [], listenerFds, adminFd, unused, names, startedAt, patienceMs: 2 * opts.config.server.gracefulTimeoutMs + 30_000 });
       settle(takeover);
     }
 

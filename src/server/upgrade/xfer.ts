@@ -12,7 +12,7 @@
  * builds each record at the moment it is sent, so a connection's unread bytes are read together with
  * its descriptor.
  */
-import { lstatSync, unlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import type { Logger } from '../../api/observability.js';
 import { nativeFd, nativeFdError, type NativeFd } from '../../base/native-fd.js';
 
@@ -85,6 +85,7 @@ export class XferReceiver {
   start(): void {
     removeSocketFile(this.path);
     this.#listenFd = this.#native.seqpacketListen(this.path);
+    restrictToOwner(this.path);
     this.#timer = setInterval(() => this.#poll(), 2);
   }
 
@@ -227,6 +228,15 @@ function noop(): void {}
 
 export function closeQuietly(n: NativeFd, fd: number): void {
   try { n.close(fd); } catch { /* already closed */ }
+}
+
+/** Only this user may connect to an upgrade socket (connecting to a unix socket needs write permission). */
+export function restrictToOwner(path: string): void {
+  try {
+    chmodSync(path, 0o600);
+  } catch {
+    /* gone already */
+  }
 }
 
 /** Removes a socket file left behind (never a regular file). */
