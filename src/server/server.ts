@@ -24,13 +24,11 @@ import { addClusters, applyClusterChanges, removeClusters } from './cluster-set.
 import { ListenerSet } from './listener-set.js';
 import { PidFile } from './pid-file.js';
 import { Stage, StageManager, stageName } from './stages.js';
-import { handleFd } from '../network/connection/socket-connection.js';
 import { join } from 'node:path';
 import { ConnectionReceiver, migrateConnections, type MigrationCounts } from './upgrade/migrate.js';
-import { configIdentity, emptyStatus, reconfigSocketPath, type UpgradeStatus } from './upgrade/control.js';
-import { UpgradeListener, type HandoverHost, type ListeningSocket } from './upgrade/handover.js';
+import { configIdentity, emptyStatus, type UpgradeStatus } from './upgrade/control.js';
+import { adminListeningSocket, openUpgradeListener, type HandoverHost, type ListeningSocket, type UpgradeListener } from './upgrade/handover.js';
 import { tryTakeover, type Takeover, type TakeoverHost } from './upgrade/takeover.js';
-import { nativeFd } from '../base/native-fd.js';
 import { skiffVersion } from './version.js';
 
 export interface ServerOptions {
@@ -196,25 +194,10 @@ export class Server {
    * file, or without the native addon (logged).
    */
   async listenForUpgrades(exit: () => void): Promise<void> {
-    const cfg = this.#current.config;
-    const path = this.#options.configPath;
-    if (cfg.disableUpgrade || path === undefined) return;
-    if (nativeFd === undefined) {
-      this.logger.warn('hot upgrade unavailable: the native addon is not built (npm install builds it)');
-      return;
-    }
-    // Taking over: the old process answers on the socket path until it is done.
-    if (this.#takeover !== undefined) await this.#takeover.finished;
-    if (this.stages.stopping) return;
-    const listener = new UpgradeListener(this.#handoverHost(exit), reconfigSocketPath(cfg.udsDir, path));
-    try {
-      await listener.listen();
-    } catch (err) {
-      this.logger.warn({ err: (err as Error).message, socket: listener.path }, 'hot upgrade unavailable: cannot listen on the reconfig socket');
-      return;
-    }
-    this.#upgradeListener = listener;
-    this.logger.info({ socket: listener.path }, 'hot upgrade: ready to hand over (reconfig socket)');
+    this.#upgradeListener = await openUpgradeListener({
+      config: this.#current.config, configPath: this.#options.configPath, takeover: this.#takeover,
+      stopping: () => this.stages.stopping, host: () => this.#handoverHost(exit), logger: this.logger,
+    });
   }
 
   #handoverHost(exit: () => void): HandoverHost {
@@ -229,13 +212,7 @@ export class Server {
       status: this.upgradeStatus,
       canHandOver: () => this.#ready && !this.#draining && !this.#handingOver && !this.stages.stopping,
       listeningSockets: () => [...this.#listeners.active()].flatMap((l) => listening(l.name, l.config.address.text, l.boundAddress.text, l.listeningFd())),
-      adminSocket: () => {
-        const a = this.#admin;
-        const cfg = this.#current.config.admin;
-        if (a === undefined || cfg === undefined) return undefined;
-        const host = cfg.address.host.includes(':') ? `[${cfg.address.host}]` : cfg.address.host;
-        return listening('', cfg.address.text, `${host}:${a.port}`, handleFd(a.server))[0];
-      },
+      adminSocket: () => adminListeningSocket(this.#admin, this.#current.config.admin),
       releaseListeners: () => this.releaseListeners(),
       migrate: (targets, deadlineMs, progress) => this.migrateConnections(targets, deadlineMs, progress),
       enterUpgrading: () => this.stages.set(Stage.Upgrading),

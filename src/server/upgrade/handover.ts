@@ -16,7 +16,10 @@
 import { createServer, connect, type Server as NetServer, type Socket } from 'node:net';
 import type { Logger } from '../../api/observability.js';
 import type { CounterEntry } from '../../observability/index.js';
-import { ControlChannel, type ControlMessage, type UpgradeStatus } from './control.js';
+import type { SkiffConfig } from '../../api/config.js';
+import { nativeFd } from '../../base/native-fd.js';
+import { handleFd } from '../../network/connection/socket-connection.js';
+import { ControlChannel, reconfigSocketPath, type ControlMessage, type UpgradeStatus } from './control.js';
 import type { MigrationCounts } from './migrate.js';
 import { encodeRecord, RecordType, removeSocketFile, restrictToOwner, XferSender } from './xfer.js';
 
@@ -55,6 +58,46 @@ export interface HandoverHost {
   exitAfterHandover(): void;
 }
 
+/**
+ * Opens the reconfig socket of a running Skiff (single process or controller) once it may hand over:
+ * after its own takeover finished (the old process answers on the same path until then). Resolves
+ * undefined (logged) when hot upgrade is off: disable_upgrade, no config file, no addon, a live socket.
+ */
+export async function openUpgradeListener(opts: {
+  readonly config: SkiffConfig;
+  readonly configPath: string | undefined;
+  readonly takeover: { readonly finished: Promise<void> } | undefined;
+  readonly stopping: () => boolean;
+  readonly host: () => HandoverHost;
+  readonly logger: Logger;
+}): Promise<UpgradeListener | undefined> {
+  const { config, configPath, logger } = opts;
+  if (config.disableUpgrade || configPath === undefined) return undefined;
+  if (nativeFd === undefined) {
+    logger.warn('hot upgrade unavailable: the native addon is not built (npm install builds it)');
+    return undefined;
+  }
+  if (opts.takeover !== undefined) await opts.takeover.finished;
+  if (opts.stopping()) return undefined;
+  const listener = new UpgradeListener(opts.host(), reconfigSocketPath(config.udsDir, configPath));
+  try {
+    await listener.listen();
+  } catch (err) {
+    logger.warn({ err: (err as Error).message, socket: listener.path }, 'hot upgrade unavailable: cannot listen on the reconfig socket');
+    return undefined;
+  }
+  logger.info({ socket: listener.path }, 'hot upgrade: ready to hand over (reconfig socket)');
+  return listener;
+}
+
+/** The admin API's listening socket as the handover offers it (undefined when there is none). */
+export function adminListeningSocket(admin: { readonly port: number; readonly server: object } | undefined, config: SkiffConfig['admin']): ListeningSocket | undefined {
+  const fd = admin === undefined ? undefined : handleFd(admin.server);
+  if (admin === undefined || config === undefined || fd === undefined) return undefined;
+  const host = config.address.host.includes(':') ? `[${config.address.host}]` : config.address.host;
+  return { name: '', configAddress: config.address.text, boundAddress: `${host}:${admin.port}`, fd };
+}
+
 /** How long the new process may take from hello to ready (config, clusters, binds). */
 const READY_TIMEOUT_MS = 60_000;
 
@@ -90,8 +133,10 @@ export class UpgradeListener {
 
   close(): void {
     const s = this.#server;
+    // Closed already (at the handover): the path may be the new process's socket by now.
+    if (s === undefined) return;
     this.#server = undefined;
-    s?.close();
+    s.close();
     removeSocketFile(this.path);
   }
 

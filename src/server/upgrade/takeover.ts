@@ -142,9 +142,15 @@ export class Takeover {
     // Every record was sent before `done`: the targets take what is queued, then stop.
     host.closeTargets();
     // The old process counted on after its first snapshot: add the difference.
-    const before = new Map(this.#counters.map((c) => [counterKey(c), c.value]));
-    const finalCounters = Array.isArray(m['counters']) ? (m['counters'] as CounterEntry[]) : [];
-    host.absorbCounters(finalCounters.map((c) => ({ ...c, value: c.value - (before.get(counterKey(c)) ?? 0) })).filter((c) => c.value > 0));
+    // (Entries may repeat a key — one per worker — so both sides are summed per key first.)
+    const before = sumByKey(this.#counters);
+    const after = sumByKey(Array.isArray(m['counters']) ? (m['counters'] as CounterEntry[]) : []);
+    const delta: CounterEntry[] = [];
+    for (const [k, e] of after) {
+      const d = e.value - (before.get(k)?.value ?? 0);
+      if (d > 0) delta.push({ ...e, value: d });
+    }
+    host.absorbCounters(delta);
     const st = host.status;
     st.state = 'complete';
     st.connectionsMigrated = Number(m['migrated']) || 0;
@@ -158,6 +164,18 @@ export class Takeover {
 
 function counterKey(c: CounterEntry): string {
   return `${c.type}\u0000${JSON.stringify(Object.entries(c.labels ?? {}).sort())}\u0000${c.key}`;
+}
+
+/** Counter entries summed per metric (workers report one entry each). */
+export function sumByKey(entries: readonly CounterEntry[]): Map<string, CounterEntry> {
+  const out = new Map<string, CounterEntry>();
+  for (const e of entries) {
+    if (typeof e.value !== 'number' || !Number.isFinite(e.value)) continue;
+    const k = counterKey(e);
+    const prev = out.get(k);
+    out.set(k, prev === undefined ? { ...e } : { ...prev, value: prev.value + e.value });
+  }
+  return out;
 }
 
 /**

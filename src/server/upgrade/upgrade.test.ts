@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { SkiffConfig } from '../../api/config.js';
 import { ControlChannel, emptyStatus, reconfigSocketPath, type ControlMessage } from './control.js';
 import { UpgradeListener, type HandoverHost } from './handover.js';
-import { matchSockets } from './takeover.js';
+import { matchSockets, sumByKey } from './takeover.js';
 import { decodeRecord, encodeConnData, encodeRecord, RecordType } from './xfer.js';
 import { nativeFd } from '../../base/native-fd.js';
 
@@ -125,4 +125,16 @@ test('the reconfig socket refuses garbage, a stranger config and a second upgrad
     l.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('counter entries are summed per metric (one entry per worker), whatever the label order', () => {
+  const l1 = { listener: 'a', proxy: 'x' };
+  const l2 = { proxy: 'x', listener: 'a' };
+  const sums = sumByKey([
+    { type: 'downstream', labels: l1, key: 'request_total', value: 10 },
+    { type: 'downstream', labels: l2, key: 'request_total', value: 32 },
+    { type: 'downstream', labels: l1, key: 'connection_total', value: 3 },
+    { type: 'downstream', labels: l1, key: 'request_total', value: Number.NaN },
+  ]);
+  assert.deepEqual([...sums.values()].map((e) => [e.key, e.value]), [['request_total', 42], ['connection_total', 3]]);
 });

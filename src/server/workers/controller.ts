@@ -32,10 +32,9 @@ import { WorkerPool, type WorkerInfo } from './worker-pool.js';
 import { UpgradeRequest } from './worker-upgrade.js';
 import type { SkiffConfig } from '../../api/config.js';
 import type { CounterEntry } from '../../observability/index.js';
-import { handleFd } from '../../network/connection/socket-connection.js';
-import { configIdentity, emptyStatus, reconfigSocketPath, type UpgradeStatus } from '../upgrade/control.js';
-import { UpgradeListener, type HandoverHost } from '../upgrade/handover.js';
-import { tryTakeover, type Takeover, type TakeoverHost } from '../upgrade/takeover.js';
+import { configIdentity, emptyStatus, type UpgradeStatus } from '../upgrade/control.js';
+import { adminListeningSocket, openUpgradeListener, type HandoverHost, type UpgradeListener } from '../upgrade/handover.js';
+import { sumByKey, tryTakeover, type Takeover, type TakeoverHost } from '../upgrade/takeover.js';
 
 /** `<outDir>/src/main.js`, relative to this compiled file (`<outDir>/src/server/workers/`). */
 const MAIN_JS = fileURLToPath(new URL('../../main.js', import.meta.url));
@@ -375,20 +374,10 @@ export class Controller {
 
   /** The old side: answer new Skiffs that want to take over; `exit` ends the process after the handover. */
   async listenForUpgrades(exit: () => void): Promise<void> {
-    const cfg = this.#current.config;
-    const path = this.#options.configPath;
-    if (cfg.disableUpgrade || path === undefined) return;
-    if (this.#takeover !== undefined) await this.#takeover.finished;
-    if (this.stages.stopping) return;
-    const listener = new UpgradeListener(this.#handoverHost(exit), reconfigSocketPath(cfg.udsDir, path));
-    try {
-      await listener.listen();
-    } catch (err) {
-      this.logger.warn({ err: (err as Error).message, socket: listener.path }, 'hot upgrade unavailable: cannot listen on the reconfig socket');
-      return;
-    }
-    this.#upgradeListener = listener;
-    this.logger.info({ socket: listener.path }, 'hot upgrade: ready to hand over (reconfig socket)');
+    this.#upgradeListener = await openUpgradeListener({
+      config: this.#current.config, configPath: this.#options.configPath, takeover: this.#takeover,
+      stopping: () => this.stages.stopping, host: () => this.#handoverHost(exit), logger: this.logger,
+    });
   }
 
   /** Why a hot upgrade cannot start now (SIGHUP), or undefined. */
@@ -409,21 +398,14 @@ export class Controller {
       status: this.upgradeStatus,
       counters: async () => {
         const replies = await this.#pool.request<{ type: string; id: number; counters?: CounterEntry[] }>({ type: UpgradeRequest.Counters }, 5000);
-        return [...replies.flatMap((r) => r.counters ?? []), ...this.#carried.counterEntries()];
+        return [...sumByKey([...replies.flatMap((r) => r.counters ?? []), ...this.#carried.counterEntries()]).values()];
       },
       canHandOver: () => this.#ready && !this.#draining && !this.#handingOver && !this.stages.stopping,
       listeningSockets: () => cfg().server.listeners.flatMap((l) => {
         const b = l.bindPort ? this.#fds.get(l.name) : undefined;
         return b === undefined ? [] : [{ name: l.name, configAddress: l.address.text, boundAddress: b.text, fd: b.fd }];
       }),
-      adminSocket: () => {
-        const a = this.#admin;
-        const admin = cfg().admin;
-        const fd = a === undefined ? undefined : handleFd(a.server);
-        if (a === undefined || admin === undefined || fd === undefined) return undefined;
-        const host = admin.address.host.includes(':') ? `[${admin.address.host}]` : admin.address.host;
-        return { name: '', configAddress: admin.address.text, boundAddress: `${host}:${a.port}`, fd };
-      },
+      adminSocket: () => adminListeningSocket(this.#admin, cfg().admin),
       releaseListeners: async () => {
         this.#handingOver = true;
         await this.#pool.request({ type: UpgradeRequest.Release }, 10_000);
