@@ -12,8 +12,8 @@
  * `update` swaps the chain and limits for connections accepted afterwards; live connections keep
  * the chain they were built with. Accept errors (EMFILE…) are logged; the listener keeps running.
  */
-import { connect, createServer, type Server, type Socket } from 'node:net';
-import { lstatSync, unlinkSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { removeSocketFile, socketFileAnswers } from '../../base/unix-socket-file.js';
 import type { Address, ListenerConfig } from '../../api/config.js';
 import type { NetworkFilterCreator } from '../../api/extension.js';
 import { FilterStatus, type Connection, type ListenerFilter } from '../../api/network.js';
@@ -419,12 +419,8 @@ export class ActiveListener {
   #removeOwnedUnixPath(): void {
     const path = this.#unixPathOwned;
     this.#unixPathOwned = undefined;
-    if (path === undefined) return;
-    try {
-      if (lstatSync(path).isSocket()) unlinkSync(path);
-    } catch {
-      // already gone (libuv unlinks bound pipes on close)
-    }
+    // (libuv may have unlinked a path it bound already.)
+    if (path !== undefined) removeSocketFile(path);
   }
 }
 
@@ -445,28 +441,8 @@ function inUse(config: ListenerConfig, cause?: unknown): SkiffError {
  * A unix socket file left by a dead process blocks bind. Remove it only if nothing answers on it:
  * a live socket means another process is serving there ('live' → E_ADDR_IN_USE).
  */
-function removeStaleUnixSocket(path: string): Promise<'free' | 'live'> {
-  let isSocket: boolean;
-  try {
-    isSocket = lstatSync(path).isSocket();
-  } catch {
-    return Promise.resolve('free');
-  }
-  if (!isSocket) return Promise.resolve('free'); // bind reports EADDRINUSE for a regular file
-  return new Promise((resolve) => {
-    const probe = connect({ path });
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve('live');
-    });
-    probe.once('error', () => {
-      probe.destroy();
-      try {
-        unlinkSync(path);
-      } catch {
-        // raced with someone else; bind will tell
-      }
-      resolve('free');
-    });
-  });
+async function removeStaleUnixSocket(path: string): Promise<'free' | 'live'> {
+  if (await socketFileAnswers(path)) return 'live';
+  removeSocketFile(path); // a regular file is left alone: bind reports EADDRINUSE for it
+  return 'free';
 }

@@ -13,7 +13,7 @@
  * The new process going away before `ready` (it failed to start) aborts the upgrade; nothing had
  * changed here, so the old process just keeps serving.
  */
-import { createServer, connect, type Server as NetServer, type Socket } from 'node:net';
+import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Logger } from '../../api/observability.js';
 import type { CounterEntry } from '../../observability/index.js';
 import type { SkiffConfig } from '../../api/config.js';
@@ -21,7 +21,8 @@ import { nativeFd } from '../../base/native-fd.js';
 import { handleFd } from '../../network/connection/socket-connection.js';
 import { ControlChannel, reconfigSocketPath, type ControlMessage, type UpgradeStatus } from './control.js';
 import type { MigrationCounts } from './migrate.js';
-import { encodeRecord, RecordType, removeSocketFile, restrictToOwner, XferSender } from './xfer.js';
+import { encodeRecord, RecordType, restrictToOwner, XferSender } from './xfer.js';
+import { removeSocketFile, socketFileAnswers } from '../../base/unix-socket-file.js';
 
 export interface ListeningSocket {
   /** Listener name ('' for the admin socket). */
@@ -116,7 +117,7 @@ export class UpgradeListener {
 
   /** Listens on the reconfig socket; a live one (another Skiff serving this config) is an error. */
   async listen(): Promise<void> {
-    if (await isLive(this.path)) throw new Error(`another Skiff answers on ${this.path}`);
+    if (await socketFileAnswers(this.path)) throw new Error(`another Skiff answers on ${this.path}`);
     removeSocketFile(this.path);
     const server = createServer((s) => this.#onConnection(s));
     await new Promise<void>((resolve, reject) => {
@@ -282,13 +283,3 @@ class HandoverSession {
     host.exitAfterHandover();
   }
 }
-
-/** True when something accepts connections at `path`. */
-export function isLive(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ path });
-    s.once('connect', () => { s.destroy(); resolve(true); });
-    s.once('error', () => { s.destroy(); resolve(false); });
-  });
-}
-

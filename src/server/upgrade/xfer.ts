@@ -12,7 +12,8 @@
  * builds each record at the moment it is sent, so a connection's unread bytes are read together with
  * its descriptor.
  */
-import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
+import { chmodSync } from 'node:fs';
+import { removeSocketFile } from '../../base/unix-socket-file.js';
 import type { Logger } from '../../api/observability.js';
 import { nativeFd, nativeFdError, type NativeFd } from '../../base/native-fd.js';
 
@@ -236,14 +237,5 @@ export function restrictToOwner(path: string): void {
     chmodSync(path, 0o600);
   } catch {
     /* gone already */
-  }
-}
-
-/** Removes a socket file left behind (never a regular file). */
-export function removeSocketFile(path: string): void {
-  try {
-    if (lstatSync(path).isSocket()) unlinkSync(path);
-  } catch {
-    /* absent */
   }
 }

@@ -8,7 +8,7 @@
  *                         call bound and rethrows; the running set is unchanged)
  *   retain(configs)       close the sockets no listener of `configs` uses any more
  */
-import { lstatSync, unlinkSync } from 'node:fs';
+import { removeSocketFile, socketFileAnswers } from '../../base/unix-socket-file.js';
 import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import type { ListenerConfig } from '../../api/config.js';
@@ -127,7 +127,7 @@ export class ListenerFds {
     const address = c.address;
     try {
       if (address.kind === 'unix') {
-        if (isLiveUnixSocket(address.path) && (await answers(address.path))) throw Object.assign(new Error('in use'), { code: 'EADDRINUSE' });
+        if (await socketFileAnswers(address.path)) throw Object.assign(new Error('in use'), { code: 'EADDRINUSE' });
         removeSocketFile(address.path);
         const fd = this.#native.listenUnix(address.path, BACKLOG);
         this.#logger.info({ listener: c.name, address: address.text, fd, shared: true }, 'listener bound');
@@ -155,33 +155,5 @@ export class ListenerFds {
       this.#logger.warn({ err, listener: b.name, fd: b.fd }, 'closing a listening socket failed');
     }
     if (b.unixPath !== undefined) removeSocketFile(b.unixPath);
-  }
-}
-
-function isLiveUnixSocket(path: string): boolean {
-  try {
-    return lstatSync(path).isSocket();
-  } catch {
-    return false;
-  }
-}
-
-/** A socket file that a live process accepts on (a stale one from a dead process does not answer). */
-function answers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ path });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
-function removeSocketFile(path: string): void {
-  try {
-    if (lstatSync(path).isSocket()) unlinkSync(path);
-  } catch {
-    /* not there */
   }
 }
