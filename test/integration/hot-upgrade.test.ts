@@ -11,164 +11,27 @@
 //   4. two Skiffs with different config files in one folder never take over each other; --takeover does
 //   5. HTTP/2 (h2c) and TLS connections are drained (GOAWAY / connection: close), not migrated
 //   0. the ledger itself: clean against one Skiff, and it sees a plain restart (so the checks can fail)
-import { after, before, test, type TestContext } from 'node:test';
+import { after, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import net from 'node:net';
 import tls from 'node:tls';
-import { SkiffProcess, httpRequest, runCli, tempDir, writeJson, type LogLine } from '../fakes/skiff-process.js';
-import { UpgradeLedger, startBackends, type Backends, type LedgerReport } from '../fakes/upgrade-ledger.js';
+import { SkiffProcess, httpRequest, runCli, tempDir, writeJson } from '../fakes/skiff-process.js';
+import { UpgradeLedger, type Backends } from '../fakes/upgrade-ledger.js';
+import { alive, assertCleanLedger, assertMigrated, backendPairForFile, findLog, hasLog, killPid, logsOf, progress, proxyListener, requestTotal, sleep, spawnedPid, upgradeDoc, upgradeLines, upgradeStatus, within } from '../fakes/upgrade-helpers.js';
 import { boltClient, boltContent } from '../fakes/bolt-peer.js';
 import { BoltCmdCode, BoltType, encodeBolt } from '../../src/extensions/codecs/bolt/bolt.js';
 import { createTestPki, type TestPki } from '../fakes/test-pki.js';
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const LOAD_MS = 1100; // ≥ 1 s of load before the upgrade and after the old process exited
 
-let A: Backends;
-let B: Backends;
-before(async () => {
-  A = await startBackends('A', 4000);
-  B = await startBackends('B', 1000);
-});
-after(async () => {
-  await A.close();
-  await B.close();
-});
-
-// ------------------------------------------------------------------------------------------ helpers
-
-function proxyListener(name: string, protocol: string, router: string, address = '127.0.0.1:0', chain: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    name,
-    address,
-    bind_port: true,
-    filter_chains: [{ ...chain, filters: [{ type: 'proxy', config: { downstream_protocol: protocol, router_config_name: router } }] }],
-  };
-}
-
-/** HTTP listener "http" → cluster web, Bolt listener "bolt" → cluster rpc, both on `to`'s backends; admin on port 0. */
-function upgradeDoc(to: Backends, extraListeners: Record<string, unknown>[] = []): Record<string, unknown> {
-  return {
-    servers: [{
-      default_log_path: 'stderr',
-      default_log_level: 'INFO',
-      graceful_timeout: '10s',
-      routers: [
-        { router_config_name: 'web', virtual_hosts: [{ name: 'all', domains: ['*'], routers: [{ match: { prefix: '/' }, route: { cluster_name: 'web', upstream_protocol: 'Http1' } }] }] },
-        { router_config_name: 'rpc', virtual_hosts: [{ name: 'rpc', domains: ['*'], routers: [{ match: { headers: [{ name: 'service', value: 'svc' }] }, route: { cluster_name: 'rpc' } }] }] },
-      ],
-      listeners: [proxyListener('http', 'Http1', 'web'), proxyListener('bolt', 'bolt', 'rpc'), ...extraListeners],
-    }],
-    cluster_manager: {
-      clusters: [
-        { name: 'web', type: 'SIMPLE', lb_type: 'LB_ROUNDROBIN', connect_timeout: '2s', hosts: [{ address: `127.0.0.1:${to.http.port}` }] },
-        { name: 'rpc', type: 'SIMPLE', lb_type: 'LB_ROUNDROBIN', connect_timeout: '2s', hosts: [{ address: `127.0.0.1:${to.bolt.port}` }] },
-      ],
-    },
-    admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
-  };
-}
-
-const logsOf = (p: SkiffProcess, pid?: number): LogLine[] => (pid === undefined ? p.logs : p.logs.filter((l) => l['pid'] === pid));
-const hasLog = (p: SkiffProcess, msg: string, pid?: number): boolean => logsOf(p, pid).some((l) => l.msg === msg);
-const findLog = (p: SkiffProcess, msg: string, pid?: number): LogLine | undefined => logsOf(p, pid).find((l) => l.msg === msg);
-const upgradeLines = (p: SkiffProcess): string => p.logs.filter((l) => String(l.msg).startsWith('hot upgrade')).map((l) => JSON.stringify(l)).join('\n');
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function killPid(pid: number | undefined): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    /* already gone */
-  }
-}
-
-/** The pid of the process an old Skiff spawned on SIGHUP (its `hot upgrade: new process started` line). */
-async function spawnedPid(old: SkiffProcess, nth = 1): Promise<number> {
-  const started = (): LogLine[] => old.logs.filter((l) => l.msg === 'hot upgrade: new process started');
-  await old.waitFor(() => started().length >= nth, 10_000, `"hot upgrade: new process started" #${nth}`);
-  // The contract names the field `pid`; the logger also stamps its own `pid`, so take whichever
-  // candidate is not the old process's.
-  const line = started()[nth - 1]!;
-  const pid = ['pid', 'newPid', 'childPid', 'child'].map((k) => Number(line[k])).find((v) => Number.isInteger(v) && v > 0 && v !== old.child.pid) ?? NaN;
-  assert.ok(Number.isInteger(pid) && pid > 0 && pid !== old.child.pid, `the new pid in ${JSON.stringify(started()[nth - 1])}`);
-  return pid;
-}
-
-/** Sum of `request_total` over every downstream scope of `/api/v1/stats`. */
-async function requestTotal(adminPort: number): Promise<number> {
-  const r = await httpRequest(adminPort, 'GET', '/api/v1/stats?key=downstream');
-  assert.equal(r.status, 200, r.body);
-  const doc = r.json<Record<string, Record<string, Record<string, string>>>>();
-  let n = 0;
-  for (const scope of Object.values(doc['downstream'] ?? {})) n += Number(scope['request_total'] ?? 0);
-  return n;
-}
-
-interface UpgradeStatus {
-  state: string;
-  from: unknown;
-  listenersInherited: number;
-  connectionsMigrated: number;
-  connectionsDrained: number;
-  connectionsClosed: number;
-  ms: number;
-}
-
-async function upgradeStatus(adminPort: number): Promise<UpgradeStatus> {
-  const r = await httpRequest(adminPort, 'GET', '/api/v1/upgrade');
-  assert.equal(r.status, 200, `GET /api/v1/upgrade: ${r.status} ${r.body}`);
-  return r.json<UpgradeStatus>();
-}
-
-function assertCleanLedger(report: LedgerReport, what: string): void {
-  const summary = `${what}: sent ${report.sent}, answered ${report.answered} (${JSON.stringify(report.byKind)})\n${report.problems.join('\n')}`;
-  assert.equal(report.failed, 0, `failed requests — ${summary}`);
-  assert.equal(report.events.length, 0, `resets/closes seen by clients — ${summary}`);
-  assert.equal(report.unanswered, 0, `unanswered ids — ${summary}`);
-  assert.equal(report.duplicates, 0, `ids answered twice — ${summary}`);
-  assert.equal(report.wrong, 0, `answers carrying another id — ${summary}`);
-  assert.equal(report.answered, report.sent, summary);
-}
-
-/** Every long-lived client kept its socket and port and was last answered by `name`. */
-function assertMigrated(ledger: UpgradeLedger, name: string): void {
-  const notMigrated: string[] = [];
-  for (const c of ledger.clients) {
-    if (c.socket.destroyed || c.socket.localPort !== c.localPortAtConnect) notMigrated.push(`${c.kind}#${c.index}: socket destroyed=${c.socket.destroyed} port ${c.localPortAtConnect} → ${c.socket.localPort}`);
-    else if (c.lastServedBy !== name) notMigrated.push(`${c.kind}#${c.index}: last answer from "${c.lastServedBy}" (${c.answered} answers)`);
-  }
-  const bolt = notMigrated.filter((x) => x.startsWith('bolt')).length;
-  const httpN = notMigrated.length - bolt;
-  assert.equal(bolt, 0, `Bolt clients not served by ${name} over their original connection (${bolt}/100):\n${notMigrated.slice(0, 15).join('\n')}`);
-  assert.equal(httpN, 0, `HTTP/1 keep-alive clients not served by ${name} over their original connection (${httpN}/100):\n${notMigrated.slice(0, 15).join('\n')}`);
-}
-
-/** Waits until the ledger made `n` more answers (the load is moving through whoever serves now). */
-async function progress(ledger: UpgradeLedger, n: number, log?: SkiffProcess, ms = 5000): Promise<void> {
-  const target = ledger.answered + n;
-  const until = Date.now() + ms;
-  while (ledger.answered < target) {
-    if (Date.now() > until) assert.fail(`load stalled: ${ledger.answered}/${target} answers; ledger: ${ledger.report().problems.slice(0, 10).join('\n')}\nupgrade log:\n${log === undefined ? '' : upgradeLines(log)}\nstderr tail: ${log?.stderr.slice(-1500) ?? ''}`);
-    await sleep(20);
-  }
-}
+const backends = backendPairForFile(4000);
 
 // ------------------------------------------------------------------------- 0. the ledger itself
 
 test('ledger: 200 clients against one Skiff (no upgrade) — every id answered once by A, no connection events', async (t) => {
   const { dir, cleanup } = tempDir();
-  const skiff = await SkiffProcess.start(writeJson(dir, 'skiff.json', upgradeDoc(A)));
+  const skiff = await SkiffProcess.start(writeJson(dir, 'skiff.json', upgradeDoc(backends.A)));
   const ledger = new UpgradeLedger({ httpPort: await skiff.waitForListener('http'), boltPort: await skiff.waitForListener('bolt'), freshEveryMs: 25 });
   try {
     await ledger.start();
@@ -189,7 +52,7 @@ test('ledger: 200 clients against one Skiff (no upgrade) — every id answered o
 
 test('ledger control: a plain stop/start (no hot upgrade) is seen as closes and failures', async () => {
   const { dir, cleanup } = tempDir();
-  const skiff = await SkiffProcess.start(writeJson(dir, 'skiff.json', upgradeDoc(A)));
+  const skiff = await SkiffProcess.start(writeJson(dir, 'skiff.json', upgradeDoc(backends.A)));
   const ledger = new UpgradeLedger({ httpPort: await skiff.waitForListener('http'), boltPort: await skiff.waitForListener('bolt'), httpClients: 20, boltClients: 20 });
   try {
     await ledger.start();
@@ -211,7 +74,7 @@ test('ledger control: a plain stop/start (no hot upgrade) is seen as closes and 
 
 async function upgradeUnderLoad(t: TestContext, trigger: 'sighup' | 'container'): Promise<void> {
   const { dir, cleanup } = tempDir();
-  const path = writeJson(dir, 'skiff.json', upgradeDoc(A));
+  const path = writeJson(dir, 'skiff.json', upgradeDoc(backends.A));
   const old = await SkiffProcess.start(path);
   let successor: SkiffProcess | undefined;
   let newPid: number | undefined;
@@ -225,7 +88,7 @@ async function upgradeUnderLoad(t: TestContext, trigger: 'sighup' | 'container')
     await progress(ledger, 500, old);
     const totalBefore = await requestTotal(adminPort);
 
-    writeJson(dir, 'skiff.json', upgradeDoc(B)); // the SAME path now routes to B
+    writeJson(dir, 'skiff.json', upgradeDoc(backends.B)); // the SAME path now routes to B
     if (trigger === 'sighup') {
       old.signal('SIGHUP');
       newPid = await spawnedPid(old);
@@ -233,7 +96,7 @@ async function upgradeUnderLoad(t: TestContext, trigger: 'sighup' | 'container')
       successor = await SkiffProcess.start(path);
       newPid = successor.child.pid;
     }
-    const exit = await Promise.race([old.exited, sleep(25_000).then(() => undefined)]);
+    const exit = await within(old.exited, 25_000);
     assert.ok(exit !== undefined, `the old process did not exit within 25 s; upgrade log:\n${upgradeLines(old)}`);
     assert.deepEqual(exit, { code: 0, signal: null }, `old exit; upgrade log:\n${upgradeLines(old)}\nstderr tail: ${old.stderr.slice(-1500)}`);
     assert.ok(newPid !== undefined && alive(newPid), 'the new process runs');
@@ -293,7 +156,7 @@ test('2. the container case: a second `skiff start -c <same path>` takes over un
 
 test('1b. bytes read but not processed travel with the connection: half a Bolt frame and half an HTTP/1 head, completed only after the old process exited, are answered by the new one', async () => {
   const { dir, cleanup } = tempDir();
-  const path = writeJson(dir, 'skiff.json', upgradeDoc(A));
+  const path = writeJson(dir, 'skiff.json', upgradeDoc(backends.A));
   const old = await SkiffProcess.start(path);
   let newPid: number | undefined;
   const sockets: net.Socket[] = [];
@@ -316,11 +179,11 @@ test('1b. bytes read but not processed travel with the connection: half a Bolt f
     const reply = rawExchange(halfHttp, 'GET /id/half-http HTTP/1.1\r\nHo');
     await sleep(100);
 
-    writeJson(dir, 'skiff.json', upgradeDoc(B));
+    writeJson(dir, 'skiff.json', upgradeDoc(backends.B));
     const t0 = Date.now();
     old.signal('SIGHUP');
     newPid = await spawnedPid(old);
-    const exit = await Promise.race([old.exited, sleep(25_000).then(() => undefined)]);
+    const exit = await within(old.exited, 25_000);
     const exitMs = Date.now() - t0;
     assert.deepEqual(exit, { code: 0, signal: null }, `old exit; upgrade log:\n${upgradeLines(old)}`);
 
@@ -329,7 +192,7 @@ test('1b. bytes read but not processed travel with the connection: half a Bolt f
     assert.ok(await halfBolt.until((fs) => fs.some((f) => f.requestId === 2), 5000), `the half Bolt request was answered (ended ${JSON.stringify(halfBolt.ended)})`);
     assert.equal(boltContent(halfBolt.frames.find((f) => f.requestId === 2)!), 'B:half', 'its first 13 bytes crossed with the connection');
     assert.deepEqual(halfBolt.ended, { fin: false, reset: false, closed: false });
-    const half = await Promise.race([reply, sleep(5000).then(() => undefined)]);
+    const half = await within(reply, 5000);
     assert.equal(half?.body, 'B:half-http', `the half HTTP/1 head crossed with the connection (old exited ${exitMs} ms after SIGHUP; client events: ${httpEvents.join(',') || 'none'}; reply head: ${JSON.stringify(half?.head)})`);
     assert.deepEqual(httpEvents, []);
   } finally {
@@ -344,7 +207,7 @@ test('1b. bytes read but not processed travel with the connection: half a Bolt f
 
 test('3. a new process that exits at start (a listener it cannot bind) leaves the old one serving with no error; a later good upgrade works', async () => {
   const { dir, cleanup } = tempDir();
-  const path = writeJson(dir, 'skiff.json', upgradeDoc(A));
+  const path = writeJson(dir, 'skiff.json', upgradeDoc(backends.A));
   const blocker = net.createServer();
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
   const taken = (blocker.address() as net.AddressInfo).port;
@@ -357,7 +220,7 @@ test('3. a new process that exits at start (a listener it cannot bind) leaves th
     await ledger.start();
     await sleep(LOAD_MS);
     // Same path, a listener on a port a test server holds: it inherits http/bolt, then fails to bind.
-    writeJson(dir, 'skiff.json', upgradeDoc(B, [proxyListener('extra', 'Http1', 'web', `127.0.0.1:${taken}`)]));
+    writeJson(dir, 'skiff.json', upgradeDoc(backends.B, { extraListeners: [proxyListener('extra', 'Http1', 'web', `127.0.0.1:${taken}`)] }));
 
     // (a) container case: the new process is ours, so its exit code is seen.
     const failed = await runCli(['start', '-c', path], { timeoutMs: 20_000 });
@@ -381,11 +244,11 @@ test('3. a new process that exits at start (a listener it cannot bind) leaves th
     assert.equal(stillA.body, 'A:still', 'the old process (A) still accepts new connections');
 
     // A later good upgrade: same path, B, no extra listener.
-    writeJson(dir, 'skiff.json', upgradeDoc(B));
+    writeJson(dir, 'skiff.json', upgradeDoc(backends.B));
     old.signal('SIGHUP');
     const good = await spawnedPid(old, 2);
     pids.push(good);
-    const exit = await Promise.race([old.exited, sleep(25_000).then(() => undefined)]);
+    const exit = await within(old.exited, 25_000);
     assert.deepEqual(exit, { code: 0, signal: null }, `old exit after the good upgrade; upgrade log:\n${upgradeLines(old)}`);
     await sleep(LOAD_MS);
     await progress(ledger, 300, old);
@@ -406,10 +269,10 @@ test('3. a new process that exits at start (a listener it cannot bind) leaves th
 
 test('4. two Skiffs with different config files in the same folder both run and never take over each other; a clash on a port exits 1', async () => {
   const { dir, cleanup } = tempDir();
-  const one = await SkiffProcess.start(writeJson(dir, 'one.json', upgradeDoc(A)));
+  const one = await SkiffProcess.start(writeJson(dir, 'one.json', upgradeDoc(backends.A)));
   let two: SkiffProcess | undefined;
   try {
-    two = await SkiffProcess.start(writeJson(dir, 'two.json', upgradeDoc(B)));
+    two = await SkiffProcess.start(writeJson(dir, 'two.json', upgradeDoc(backends.B)));
     await sleep(500);
     const p1 = await one.waitForListener('http');
     const p2 = await two.waitForListener('http');
@@ -424,7 +287,7 @@ test('4. two Skiffs with different config files in the same folder both run and 
     }
 
     // A third config file whose listener wants the first one's port: it fails to bind and exits 1.
-    const clash = upgradeDoc(B);
+    const clash = upgradeDoc(backends.B);
     ((clash['servers'] as Record<string, unknown>[])[0]!['listeners'] as Record<string, unknown>[])[0]!['address'] = `127.0.0.1:${p1}`;
     const third = await runCli(['start', '-c', writeJson(dir, 'three.json', clash)], { timeoutMs: 15_000 });
     assert.equal(third.code, 1, `a different config on a taken port exits 1: ${third.stderr.slice(-1500)}`);
@@ -442,12 +305,12 @@ test('4. two Skiffs with different config files in the same folder both run and 
 
 test('4b. --takeover: a Skiff with a different config file in the same folder takes over when told to', async () => {
   const { dir, cleanup } = tempDir();
-  const one = await SkiffProcess.start(writeJson(dir, 'one.json', upgradeDoc(A)));
+  const one = await SkiffProcess.start(writeJson(dir, 'one.json', upgradeDoc(backends.A)));
   let next: SkiffProcess | undefined;
   try {
     const port = await one.waitForListener('http');
-    next = await SkiffProcess.start(writeJson(dir, 'other.json', upgradeDoc(B)), ['--takeover']);
-    const exit = await Promise.race([one.exited, sleep(20_000).then(() => undefined)]);
+    next = await SkiffProcess.start(writeJson(dir, 'other.json', upgradeDoc(backends.B)), ['--takeover']);
+    const exit = await within(one.exited, 20_000);
     assert.deepEqual(exit, { code: 0, signal: null }, `the old exits 0 after an explicit takeover; log:\n${upgradeLines(one)}\n${upgradeLines(next)}`);
     assert.ok(hasLog(next, 'hot upgrade: taking over'), upgradeLines(next));
     assert.equal((await httpRequest(port, 'GET', '/id/t')).body, 'B:t', 'the same port now served by the new process');
@@ -490,8 +353,8 @@ test('5. HTTP/2 (h2c) and TLS connections are drained, not migrated: GOAWAY with
   pki = await createTestPki();
   const { dir, cleanup } = tempDir();
   const tlsChain = { tls_context: { status: true, cert_chain: pki.server.certPath, private_key: pki.server.keyPath } };
-  const doc = (to: Backends): Record<string, unknown> => upgradeDoc(to, [proxyListener('h2', 'Http2', 'web'), proxyListener('tls', 'Http1', 'web', '127.0.0.1:0', tlsChain)]);
-  const path = writeJson(dir, 'skiff.json', doc(A));
+  const doc = (to: Backends): Record<string, unknown> => upgradeDoc(to, { extraListeners: [proxyListener('h2', 'Http2', 'web'), proxyListener('tls', 'Http1', 'web', '127.0.0.1:0', tlsChain)] });
+  const path = writeJson(dir, 'skiff.json', doc(backends.A));
   const old = await SkiffProcess.start(path);
   let newPid: number | undefined;
   const h2Port = await old.waitForListener('h2');
@@ -540,7 +403,7 @@ test('5. HTTP/2 (h2c) and TLS connections are drained, not migrated: GOAWAY with
     const tlsSlow = rawExchange(busyTls, 'GET /slow/tls HTTP/1.1\r\nHost: localhost\r\n\r\n');
     await sleep(150); // both in flight upstream (A answers at 4 s: well after the handover started, even on a loaded machine)
 
-    writeJson(dir, 'skiff.json', doc(B));
+    writeJson(dir, 'skiff.json', doc(backends.B));
     old.signal('SIGHUP');
     newPid = await spawnedPid(old);
 
@@ -552,7 +415,7 @@ test('5. HTTP/2 (h2c) and TLS connections are drained, not migrated: GOAWAY with
     assert.equal(tlsReply.body, 'A:tls');
     assert.match(tlsReply.head, /\r\nconnection: close/i, 'the TLS response says connection: close');
 
-    const exit = await Promise.race([old.exited, sleep(15_000).then(() => undefined)]);
+    const exit = await within(old.exited, 15_000);
     assert.deepEqual(exit, { code: 0, signal: null }, `old exit; upgrade log:\n${upgradeLines(old)}`);
     await sleep(100);
     assert.equal(goaway, 0, `the h2c session got GOAWAY (NO_ERROR) before the old process exited (session closed: ${session.closed}, destroyed: ${session.destroyed})`);

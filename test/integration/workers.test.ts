@@ -11,22 +11,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import http from 'node:http';
 import { httpRequest, runCli, SkiffProcess, tempDir, writeJson } from '../fakes/skiff-process.js';
+import { alive, proxyListener, requestTotal, workerPidsFromLogs, workers, type WorkerRow } from '../fakes/upgrade-helpers.js';
 
-interface WorkerRow {
-  index: number;
-  pid: number;
-  state: string;
-  restarts: number;
-}
-
-function httpListener(name: string, router: string): Record<string, unknown> {
-  return {
-    name,
-    address: '127.0.0.1:0',
-    bind_port: true,
-    filter_chains: [{ filters: [{ type: 'proxy', config: { downstream_protocol: 'Http1', router_config_name: router } }] }],
-  };
-}
+const httpListener = (name: string, router: string): Record<string, unknown> => proxyListener(name, 'Http1', router);
 
 function router(name: string, body: string): Record<string, unknown> {
   return {
@@ -69,25 +56,6 @@ async function startWorkers(doc: Record<string, unknown>, args: string[] = []): 
   return { p, cleanup };
 }
 
-function workerPidsFromLogs(p: SkiffProcess): number[] {
-  return p.logs.filter((l) => l.msg === 'worker forked').map((l) => Number(l['workerPid']));
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function workers(p: SkiffProcess): Promise<WorkerRow[]> {
-  const r = await p.admin('GET', '/api/v1/workers');
-  assert.equal(r.status, 200);
-  return r.json<WorkerRow[]>();
-}
-
 /** The shared listener's port, from the controller's "listener bound" line. */
 function port(p: SkiffProcess, name: string): number {
   const line = [...p.logs].reverse().find((l) => l.msg === 'listener bound' && l['listener'] === name && l['role'] === 'controller');
@@ -114,14 +82,6 @@ async function requests(listenerPort: number, n: number, concurrency = 8): Promi
   return out;
 }
 
-async function downstreamRequests(p: SkiffProcess): Promise<number> {
-  const r = await p.admin('GET', '/api/v1/stats?key=downstream');
-  const snap = r.json<Record<string, Record<string, Record<string, string>>>>();
-  let total = 0;
-  for (const metrics of Object.values(snap['downstream'] ?? {})) total += Number(metrics['request_total'] ?? 0);
-  return total;
-}
-
 test('processor 2: two workers serve one shared port; admin stats are the sum over workers', async () => {
   const { p, cleanup } = await startWorkers(config({ processor: 2 }));
   try {
@@ -141,7 +101,7 @@ test('processor 2: two workers serve one shared port; admin stats are the sum ov
     const bodies = await requests(port(p, 'web'), 200);
     assert.equal(bodies.length, 200);
     assert.deepEqual(new Set(bodies), new Set(['hello']));
-    assert.equal(await downstreamRequests(p), 200);
+    assert.equal(await requestTotal(p.adminPort), 200);
     assert.equal((await p.admin('GET', '/ready')).status, 200);
   } finally {
     await cleanup();
