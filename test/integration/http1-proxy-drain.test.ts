@@ -22,7 +22,7 @@ function exchange(s: Socket, request: string, until: RegExp): Promise<string> {
 }
 
 /** An HTTP/1 origin answering `ok`, after `delayMs` for the request heads `slow` picks, else at once. */
-function slowOrigin(delayMs: number, slow: (head: string) => boolean): ReturnType<typeof startUpstream> {
+function slowOrigin(delayMs: number, slow: (head: string) => boolean, seen?: { heads: number }): ReturnType<typeof startUpstream> {
   return startUpstream((s) => {
     let buf = '';
     s.on('data', (d: Buffer) => {
@@ -31,6 +31,7 @@ function slowOrigin(delayMs: number, slow: (head: string) => boolean): ReturnTyp
       while ((at = buf.indexOf('\r\n\r\n')) >= 0) {
         const head = buf.slice(0, at);
         buf = buf.slice(at + 4);
+        if (seen !== undefined) seen.heads++;
         const reply = (): boolean => s.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
         if (slow(head)) setTimeout(reply, delayMs);
         else reply();
@@ -91,7 +92,8 @@ const DRAIN_CASES = [
 ] as const;
 
 for (const c of DRAIN_CASES) test(`${c.name}: 50 slow in-flight requests all complete, new connections are refused, exit 0 within the deadline`, async () => {
-  const origin = await slowOrigin(800, () => true);
+  const seen = { heads: 0 };
+  const origin = await slowOrigin(1500, () => true, seen);
   const { dir, cleanup } = tempDir();
   const doc = l7Document({ clusters: { c1: [`127.0.0.1:${origin.port}`] }, logLevel: 'INFO', cluster: { max_request_per_conn: 0 } });
   (doc.servers as Record<string, unknown>[])[0]!.graceful_timeout = '10s';
@@ -109,7 +111,8 @@ for (const c of DRAIN_CASES) test(`${c.name}: 50 slow in-flight requests all com
       await new Promise((r) => s.once('connect', r));
       replies.push(exchange(s, `GET /slow/${i} HTTP/1.1\r\nHost: x\r\n\r\n`, /\r\n\r\nok$/));
     }
-    await new Promise((r) => setTimeout(r, 150)); // all 50 are in flight upstream
+    // All 50 are in flight upstream (the origin has their heads) before the stop starts.
+    await skiff.waitFor(() => seen.heads >= 50, 5000, 'all 50 requests at the origin');
     const t0 = Date.now();
     if (c.trigger === 'admin') {
       const r = await skiff.admin('POST', '/api/v1/graceful_stop', { body: {} });
