@@ -45,7 +45,9 @@ elif [[ $mode == h2 ]]; then
   default_phases=h2
   read -r -a peers <<<"${PEERS:-ours fastify}"
 else
-  export OURS_CONFIG="$repo/bench/skiff-l7.json" OURS_KIND=l7
+  # SKIFF_BENCH_CONFIG: another l7 config, e.g. bench/skiff-l7-2w.json (processor 2; the harness pins
+  # Skiff and so both workers to one core: it shows what a second process costs, not a second core).
+  export OURS_CONFIG="${SKIFF_BENCH_CONFIG:-$repo/bench/skiff-l7.json}" OURS_KIND=l7
   unset OURS_TCP_PORT OURS_H2_PORT
   default_phases=h1,4k,lat,idle
   read -r -a peers <<<"${PEERS:-ours haproxy http-proxy fastify}"
