@@ -498,6 +498,17 @@ static napi_value close_fd(napi_env env, napi_callback_info info) {
   return napi_get_undefined(env, &undefined) == napi_ok ? undefined : NULL;
 }
 
+/* dup(fd) as a close-on-exec descriptor: keeps a socket alive in this process while another owns it
+ * (a hot upgrade keeps its listening sockets this way until the new process is done). */
+static napi_value dup_fd(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int fd;
+  if (!get_args(env, info, 1, argv, "dup") || !get_fd(env, argv[0], &fd)) return NULL;
+  int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) return throw_errno(env, errno, "dup", NULL);
+  return make_int(env, copy);
+}
+
 static napi_value socket_kind(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   int fd;
@@ -539,6 +550,7 @@ NAPI_MODULE_INIT() {
       {"sendRecord", send_record},
       {"recvRecord", recv_record},
       {"close", close_fd},
+      {"dup", dup_fd},
       {"socketKind", socket_kind},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {

@@ -56,6 +56,9 @@ export interface NativeFd {
   recvRecord(fd: number): { data: Buffer; fds: number[]; eof: boolean } | null;
   /** close(2). Throws EBADF (callers must not double-close). EINTR is not an error (the fd is gone). */
   close(fd: number): void;
+  /** fcntl(F_DUPFD_CLOEXEC): a second descriptor for the same socket (a hot upgrade keeps its listening
+   *  sockets alive this way until the new process is done). Throws EBADF for a closed fd. */
+  dup(fd: number): number;
   /** fstat + getsockopt(SO_TYPE) → 'tcp' (an AF_INET/AF_INET6 TCP socket) | 'unix' (AF_UNIX
    *  SOCK_STREAM, what Node's net can wrap) | 'other' (a file, a pipe, a seqpacket or UDP socket…).
    *  Used to check inherited fds. Throws EBADF for a closed fd. */
@@ -65,7 +68,7 @@ export interface NativeFd {
 /** Where node-gyp puts the addon: <repo>/build/Release. This file runs from <repo>/<outDir>/src/base/. */
 const ADDON_URL = new URL('../../../build/Release/skiff_fd.node', import.meta.url);
 
-const FUNCTIONS = ['listenTcp', 'listenUnix', 'localPort', 'seqpacketListen', 'seqpacketAccept', 'seqpacketConnect', 'sendRecord', 'recvRecord', 'close', 'socketKind'] as const;
+const FUNCTIONS = ['listenTcp', 'listenUnix', 'localPort', 'seqpacketListen', 'seqpacketAccept', 'seqpacketConnect', 'sendRecord', 'recvRecord', 'close', 'dup', 'socketKind'] as const;
 
 function load(): { addon: NativeFd | undefined; error: string | undefined } {
   const path = fileURLToPath(ADDON_URL);

@@ -27,6 +27,8 @@ import { Stage, StageManager, stageName } from './stages.js';
 import { join } from 'node:path';
 import { ConnectionReceiver, migrateConnections, type MigrationCounts } from './upgrade/migrate.js';
 import { configIdentity, emptyStatus, type UpgradeStatus } from './upgrade/control.js';
+import { nativeFd } from '../base/native-fd.js';
+import { handleFd } from '../network/connection/socket-connection.js';
 import { adminListeningSocket, openUpgradeListener, type HandoverHost, type ListeningSocket, type UpgradeListener } from './upgrade/handover.js';
 import { tryTakeover, type Takeover, type TakeoverHost } from './upgrade/takeover.js';
 import { skiffVersion } from './version.js';
@@ -214,7 +216,8 @@ export class Server {
       listeningSockets: () => [...this.#listeners.active()].flatMap((l) => listening(l.name, l.config.address.text, l.boundAddress.text, l.listeningFd())),
       adminSocket: () => adminListeningSocket(this.#admin, this.#current.config.admin),
       releaseListeners: () => this.releaseListeners(),
-      migrate: (targets, deadlineMs, progress) => this.migrateConnections(targets, deadlineMs, progress),
+      resumeListeners: () => this.resumeListeners(),
+      migrate: (targets, deadlineMs, progress, cancelled) => this.migrateConnections(targets, deadlineMs, progress, cancelled),
       enterUpgrading: () => this.stages.set(Stage.Upgrading),
       exitAfterHandover: exit,
     };
@@ -235,13 +238,38 @@ export class Server {
   async releaseListeners(): Promise<void> {
     this.#handingOver = true;
     this.#ready = false;
+    // Keep a descriptor of each socket (never accepted on) in case the new process dies mid-way.
+    const n = nativeFd;
+    const keep = (fd: number | undefined): number | undefined => {
+      if (n === undefined || fd === undefined) return undefined;
+      try { return n.dup(fd); } catch { return undefined; }
+    };
+    this.#kept = { listeners: [...this.#listeners.active()].flatMap((l) => { const fd = keep(l.listeningFd()); return fd === undefined ? [] : [{ name: l.name, fd }]; }), admin: keep(this.#admin === undefined ? undefined : handleFd(this.#admin.server)) };
     await this.#listeners.releaseAll();
     await this.#admin?.close();
   }
 
+  /** Sockets kept by `releaseListeners` (closed with the process). */
+  #kept: { listeners: { name: string; fd: number }[]; admin: number | undefined } | undefined;
+
+  /** Hot upgrade, old side: the new process went away mid-way — serve the kept sockets again. */
+  async resumeListeners(): Promise<void> {
+    const kept = this.#kept;
+    this.#kept = undefined;
+    for (const { name, fd } of kept?.listeners ?? []) {
+      const l = this.#listeners.get(name);
+      if (l === undefined) continue;
+      try { await l.listen(fd); } catch (err) { this.logger.error({ err, listener: name }, 'hot upgrade: cannot serve a kept listening socket again'); }
+    }
+    if (kept?.admin !== undefined) await this.#admin?.listen(kept.admin).catch((err: unknown) => this.logger.error({ err }, 'hot upgrade: cannot serve the admin socket again'));
+    this.#handingOver = false;
+    this.#ready = true;
+    this.stages.set(Stage.Running);
+  }
+
   /** Hot upgrade, old side: moves this process's connections to the targets (see migrate.ts). */
-  migrateConnections(targets: readonly string[], deadlineMs: number, progress?: (c: MigrationCounts) => void): Promise<MigrationCounts> {
-    return migrateConnections({ connections: () => this.#listeners.downstreamConnections(), targets, deadlineMs, logger: this.logger, ...(progress ? { progress } : {}) });
+  migrateConnections(targets: readonly string[], deadlineMs: number, progress?: (c: MigrationCounts) => void, cancelled?: () => boolean): Promise<MigrationCounts> {
+    return migrateConnections({ connections: () => this.#listeners.downstreamConnections(), targets, deadlineMs, logger: this.logger, ...(progress ? { progress } : {}), ...(cancelled ? { cancelled } : {}) });
   }
 
   #receiver: ConnectionReceiver | undefined;

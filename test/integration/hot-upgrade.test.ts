@@ -10,6 +10,7 @@
 //   3. a new process that exits at start (twice), then a good upgrade
 //   4. two Skiffs with different config files in one folder never take over each other; --takeover does
 //   5. HTTP/2 (h2c) and TLS connections are drained (GOAWAY / connection: close), not migrated
+//   6. the new process dies in the middle of the handover: the old one serves again
 //   0. the ledger itself: clean against one Skiff, and it sees a plain restart (so the checks can fail)
 import { after, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -440,6 +441,43 @@ test('5. HTTP/2 (h2c) and TLS connections are drained, not migrated: GOAWAY with
     for (const s of sockets) s.destroy();
     await old.stop();
     killPid(newPid);
+    cleanup();
+  }
+});
+
+// -------------------------------------------------- 6. the new process dies in the middle of the handover
+
+test('6. the new process dies during the handover (SIGKILL once the old one hands over): the old one serves its sockets again, the request in flight completes, admin says failed', async () => {
+  const { dir, cleanup } = tempDir();
+  const cfg = writeJson(dir, 'skiff.json', upgradeDoc(backends.A));
+  const old = await SkiffProcess.start(cfg);
+  let next: SkiffProcess | undefined;
+  try {
+    const httpPort = await old.waitForListener('http');
+    // A slow request (A answers /slow/ at 4 s) keeps the handover busy while the new process is killed.
+    const slow = httpRequest(httpPort, 'GET', '/slow/s1');
+    await sleep(150);
+    writeJson(dir, 'skiff.json', upgradeDoc(backends.B));
+    next = await SkiffProcess.start(cfg);
+    await old.waitFor(() => hasLog(old, 'hot upgrade: handing over'), 10_000, 'the handover');
+    next.child.kill('SIGKILL');
+    await old.waitFor(() => hasLog(old, 'hot upgrade: the new process went away during the handover; serving again'), 10_000, `the resume; upgrade log:\n${upgradeLines(old)}`);
+    // Served again by the old process (A), on the same port, new connections included.
+    for (let i = 0; i < 5; i++) {
+      const r = await httpRequest(httpPort, 'GET', `/id/after${i}`);
+      assert.equal(r.status, 200);
+      assert.equal(r.body, `A:after${i}`);
+    }
+    const s = await upgradeStatus(old.adminPort);
+    assert.equal(s.state, 'failed', JSON.stringify(s));
+    const reply = await slow;
+    assert.equal(reply.status, 200);
+    assert.equal(reply.body, 'A:s1', 'the request in flight at the handover completed');
+    assert.ok(alive(old.child.pid!), 'the old process keeps running');
+    assert.equal(old.logs.filter((l) => l.level === 'error' || l.level === 'fatal').length, 0, `no error lines:\n${upgradeLines(old)}`);
+  } finally {
+    if (next !== undefined) await next.stop();
+    await old.stop();
     cleanup();
   }
 });

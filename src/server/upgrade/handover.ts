@@ -46,13 +46,18 @@ export interface HandoverHost {
   canHandOver(): boolean;
   listeningSockets(): ListeningSocket[];
   adminSocket(): ListeningSocket | undefined;
-  /** Stop accepting on every listener and the admin API; the new process serves the sockets now. */
+  /**
+   * Stop accepting on every listener and the admin API; the new process serves the sockets now. The
+   * sockets stay open here (not accepted on) so that `resumeListeners` can serve them again.
+   */
   releaseListeners(): Promise<void>;
+  /** The new process went away mid-handover: accept on the listeners and the admin API again. */
+  resumeListeners(): Promise<void>;
   /**
    * Moves every downstream connection to the targets (or drains it) until none is left or the
    * deadline (ms since epoch) — here, or in every worker.
    */
-  migrate(targets: readonly string[], deadlineMs: number, progress: (c: MigrationCounts) => void): Promise<MigrationCounts>;
+  migrate(targets: readonly string[], deadlineMs: number, progress: (c: MigrationCounts) => void, cancelled: () => boolean): Promise<MigrationCounts>;
   /** Marks the process as upgrading (stage 13). */
   enterUpgrading(): void;
   /** The handover is over: close what is left and exit 0. */
@@ -186,6 +191,8 @@ class HandoverSession {
   #sender: XferSender | undefined;
   #readyTimer: NodeJS.Timeout | undefined;
   #phase: 'offered' | 'handing_over' | 'done' | 'aborted' = 'offered';
+  /** The new process went away while connections were moving to it. */
+  #peerGone = '';
   #startedAt = 0;
 
   constructor(host: HandoverHost, channel: ControlChannel, hello: ControlMessage, onAbort: () => void, closeListener: () => void) {
@@ -233,6 +240,7 @@ class HandoverSession {
 
   onEnd(reason: string): void {
     if (this.#phase === 'offered') this.#abort(`the new process went away before it was ready (${reason})`);
+    else if (this.#phase === 'handing_over') this.#peerGone = reason;
   }
 
   #abort(reason: string): void {
@@ -258,7 +266,6 @@ class HandoverSession {
     host.enterUpgrading();
     this.#logger.info({ to: this.#peerPid, targets: targets.length }, 'hot upgrade: handing over');
     await host.releaseListeners();
-    this.#closeListener();
     this.#sender?.close();
     let last = 0;
     const counts = await host.migrate(targets, Date.now() + host.gracefulTimeoutMs, (c) => {
@@ -269,13 +276,24 @@ class HandoverSession {
       if (now - last < 200) return;
       last = now;
       this.#channel.send({ t: 'progress', ...c });
-    });
+    }, () => this.#peerGone !== '');
+    if (this.#peerGone !== '') {
+      // The new process died mid-way: what moved is lost with it, everything else is still here.
+      await host.resumeListeners();
+      Object.assign(st, { state: 'failed', reason: `the new process went away during the handover (${this.#peerGone})`, connectionsMigrated: counts.migrated, ms: Date.now() - this.#startedAt });
+      this.#phase = 'aborted';
+      this.#logger.warn({ to: this.#peerPid, migrated: counts.migrated, reason: this.#peerGone }, 'hot upgrade: the new process went away during the handover; serving again');
+      this.#onAbort();
+      return;
+    }
     st.connectionsMigrated = counts.migrated;
     st.connectionsDrained = counts.drained;
     st.connectionsClosed = counts.closed;
     st.state = 'complete';
     st.ms = Date.now() - this.#startedAt;
     this.#phase = 'done';
+    // The reconfig socket frees before `done`: the new process listens on that path once it hears it.
+    this.#closeListener();
     const summary = { migrated: counts.migrated, drained: counts.drained, closed: counts.closed, ms: st.ms };
     this.#channel.send({ t: 'done', ...summary, counters: await host.counters().catch(() => []) });
     this.#logger.info({ to: this.#peerPid, ...summary }, 'hot upgrade: done');

@@ -29,6 +29,8 @@ export interface MigrateOptions {
   readonly logger: Logger;
   /** Called as counts change (admin progress). */
   readonly progress?: (c: MigrationCounts) => void;
+  /** True once the new process is gone: stop moving (what was not touched stays and is served here). */
+  readonly cancelled?: () => boolean;
 }
 
 export async function migrateConnections(opts: MigrateOptions): Promise<MigrationCounts> {
@@ -41,22 +43,27 @@ export async function migrateConnections(opts: MigrateOptions): Promise<Migratio
   const seen = new WeakSet<SocketConnection>();
   const pending = new Set<Promise<void>>();
   let next = 0;
+  // Cancelled: the caller says so, or every target's channel broke (the new process is gone).
+  const cancelled = (): boolean => (opts.cancelled?.() ?? false) || (senders.length > 0 && senders.every((s) => s.broken));
   // Connections finishing a TLS handshake or a listener filter join late: look again until none is left.
   for (;;) {
+    if (cancelled()) break;
     for (const { listener, conn } of opts.connections()) {
       if (seen.has(conn)) continue;
       seen.add(conn);
       const live = senders.filter((s) => !s.broken);
       const sender = live.length === 0 ? undefined : live[next++ % live.length];
-      const p = moveOne(listener, conn, sender, counts, report).finally(() => pending.delete(p));
+      const p = moveOne(listener, conn, sender, counts, report, cancelled).finally(() => pending.delete(p));
       pending.add(p);
     }
     if (opts.connections().length === 0 || Date.now() >= opts.deadlineMs) break;
     await sleep(Math.min(50, Math.max(1, opts.deadlineMs - Date.now())));
   }
-  for (const { conn } of opts.connections()) {
-    counts.closed++;
-    conn.close('flush', 'upgrade_deadline');
+  if (!cancelled()) {
+    for (const { conn } of opts.connections()) {
+      counts.closed++;
+      conn.close('flush', 'upgrade_deadline');
+    }
   }
   report();
   await Promise.race([Promise.all(pending), sleep(1000)]);
@@ -66,7 +73,10 @@ export async function migrateConnections(opts: MigrateOptions): Promise<Migratio
 }
 
 /** One connection: moved when it reaches a boundary, else drained (it closes by itself, or at the deadline). */
-async function moveOne(listener: string, conn: SocketConnection, sender: XferSender | undefined, counts: MigrationCounts, report: () => void): Promise<void> {
+async function moveOne(listener: string, conn: SocketConnection, sender: XferSender | undefined, counts: MigrationCounts, report: () => void, cancelled: () => boolean): Promise<void> {
+  // A drain is not undone: once cancelled, connections not yet asked just stay.
+  await Promise.resolve();
+  if (cancelled()) return;
   const h = sender === undefined ? null : await conn.prepareHandover();
   if (h === null) {
     if (conn.closed) return;

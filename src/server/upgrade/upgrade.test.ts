@@ -101,7 +101,7 @@ test('the reconfig socket refuses garbage, a stranger config and a second upgrad
   const host: HandoverHost = {
     logger: silent, version: 'test', gracefulTimeoutMs: 1000, configIdentity: '/etc/skiff/a.json', status: emptyStatus(),
     counters: () => Promise.resolve([]), canHandOver: () => true, listeningSockets: () => [], adminSocket: () => undefined,
-    releaseListeners: () => { released++; return Promise.resolve(); },
+    releaseListeners: () => { released++; return Promise.resolve(); }, resumeListeners: () => Promise.resolve(),
     migrate: () => Promise.resolve({ migrated: 0, drained: 0, closed: 0 }), enterUpgrading() {}, exitAfterHandover() { throw new Error('must not exit'); },
   };
   const l = new UpgradeListener(host, join(dir, 'r.sock'));

@@ -30,6 +30,7 @@ import type { ApplyFailedMessage, AppliedMessage, StatsReplyMessage } from './me
 import { mergeStatsSnapshots, overlayStats } from './stats-merge.js';
 import { WorkerPool, type WorkerInfo } from './worker-pool.js';
 import { UpgradeRequest } from './worker-upgrade.js';
+import { handleFd } from '../../network/connection/socket-connection.js';
 import type { SkiffConfig } from '../../api/config.js';
 import type { CounterEntry } from '../../observability/index.js';
 import { configIdentity, emptyStatus, type UpgradeStatus } from '../upgrade/control.js';
@@ -104,6 +105,8 @@ export class Controller {
   #upgradeListener: UpgradeListener | undefined;
   #takeover: Takeover | undefined;
   #handingOver = false;
+  /** The admin socket kept through a handover (served again if the new process dies mid-way). */
+  #keptAdminFd: number | undefined;
   /** SIGHUP's action (set by `skiff start` unless disable_upgrade). */
   hotUpgrade: (() => void) | undefined;
 
@@ -406,11 +409,22 @@ export class Controller {
         return b === undefined ? [] : [{ name: l.name, configAddress: l.address.text, boundAddress: b.text, fd: b.fd }];
       }),
       adminSocket: () => adminListeningSocket(this.#admin, cfg().admin),
+      // The controller's own socket copies stay open (it never accepts on them): a resume serves them again.
       releaseListeners: async () => {
         this.#handingOver = true;
         await this.#pool.request({ type: UpgradeRequest.Release }, 10_000);
-        this.#fds.releaseAll();
+        this.#fds.disownPaths();
+        const adminFd = this.#admin === undefined ? undefined : handleFd(this.#admin.server);
+        this.#keptAdminFd = adminFd === undefined ? undefined : this.#options.native.dup(adminFd);
         await this.#admin?.close();
+      },
+      resumeListeners: async () => {
+        await this.#pool.request({ type: UpgradeRequest.Resume }, 10_000);
+        const fd = this.#keptAdminFd;
+        this.#keptAdminFd = undefined;
+        if (fd !== undefined) await this.#admin?.listen(fd).catch((err: unknown) => this.logger.error({ err }, 'hot upgrade: cannot serve the admin socket again'));
+        this.#handingOver = false;
+        this.stages.set(Stage.Running);
       },
       migrate: async (targets, deadlineMs, progress) => {
         const replies = await this.#pool.request<{ type: string; id: number; migrated?: number; drained?: number; closed?: number }>(

@@ -106,12 +106,9 @@ export class ListenerFds {
     }
   }
 
-  /** Hot upgrade, old side: close our copies; the new process serves the sockets (unix paths stay). */
-  releaseAll(): void {
-    for (const b of this.#bound.values()) {
-      try { this.#native.close(b.fd); } catch { /* already closed */ }
-    }
-    this.#bound.clear();
+  /** Hot upgrade, old side: the new process serves these sockets now, so their unix paths are not ours to remove. */
+  disownPaths(): void {
+    for (const [name, b] of this.#bound) this.#bound.set(name, { ...b, unixPath: undefined });
   }
 
   abort(fresh: readonly BoundListener[]): void {

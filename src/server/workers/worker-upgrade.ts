@@ -9,6 +9,7 @@ import { onControllerMessage } from './worker-main.js';
 
 export const UpgradeRequest = {
   Release: 'upgrade-release',
+  Resume: 'upgrade-resume',
   Handover: 'upgrade-handover',
   Counters: 'upgrade-counters',
   Receive: 'upgrade-receive',
@@ -18,6 +19,10 @@ export const UpgradeRequest = {
 export function registerUpgradeHandlers(): void {
   onControllerMessage(UpgradeRequest.Release, async (_m, server) => {
     await server.releaseListeners();
+    return { ok: true };
+  });
+  onControllerMessage(UpgradeRequest.Resume, async (_m, server) => {
+    await server.resumeListeners();
     return { ok: true };
   });
   onControllerMessage(UpgradeRequest.Handover, async (m, server) => {
