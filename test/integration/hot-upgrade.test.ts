@@ -481,3 +481,31 @@ test('6. the new process dies during the handover (SIGKILL once the old one hand
     cleanup();
   }
 });
+
+// ----------------------------------------------- 7. more listening sockets than one record can carry
+
+test('7. 70 listeners (more descriptors than one transfer record carries) are all inherited and keep their ports', async () => {
+  const { dir, cleanup } = tempDir();
+  const extra = Array.from({ length: 68 }, (_, i) => proxyListener(`x${i}`, 'Http1', 'web'));
+  const cfg = writeJson(dir, 'skiff.json', upgradeDoc(backends.A, { extraListeners: extra }));
+  const old = await SkiffProcess.start(cfg);
+  let next: SkiffProcess | undefined;
+  try {
+    const ports = await Promise.all(['http', 'x0', 'x67'].map((n) => old.waitForListener(n)));
+    writeJson(dir, 'skiff.json', upgradeDoc(backends.B, { extraListeners: extra }));
+    next = await SkiffProcess.start(cfg);
+    const exit = await within(old.exited, 15_000);
+    assert.deepEqual(exit, { code: 0, signal: null }, `old exit; upgrade log:\n${upgradeLines(old, next)}`);
+    const s = await upgradeStatus(old.adminPort);
+    assert.equal(s.state, 'complete', JSON.stringify(s));
+    assert.equal(s.listenersInherited, 71, `70 listeners and the admin socket: ${JSON.stringify(s)}`);
+    for (const [i, port] of ports.entries()) {
+      const r = await httpRequest(port, 'GET', `/id/p${i}`);
+      assert.equal(r.body, `B:p${i}`, `port ${port} is served by the new process`);
+    }
+  } finally {
+    if (next !== undefined) await next.stop();
+    await old.stop();
+    cleanup();
+  }
+});

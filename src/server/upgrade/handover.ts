@@ -104,6 +104,9 @@ export function adminListeningSocket(admin: { readonly port: number; readonly se
   return { name: '', configAddress: config.address.text, boundAddress: `${host}:${admin.port}`, fd };
 }
 
+/** Listening sockets per Listeners record (the addon's limit is 64 descriptors a record). */
+const FDS_PER_RECORD = 60;
+
 /** How long the new process may take from hello to ready (config, clusters, binds). */
 const READY_TIMEOUT_MS = 60_000;
 
@@ -220,7 +223,11 @@ class HandoverSession {
     const admin = host.adminSocket();
     const all = admin === undefined ? sockets : [...sockets, admin];
     const meta = all.map((s) => ({ name: s.name, configAddress: s.configAddress, boundAddress: s.boundAddress, admin: s === admin }));
-    sender.send(() => ({ data: encodeRecord(RecordType.Listeners, { listeners: meta }), fds: all.map((s) => s.fd) }));
+    // A record carries at most 64 descriptors: many listeners travel in several records.
+    for (let off = 0; off === 0 || off < all.length; off += FDS_PER_RECORD) {
+      const part = all.slice(off, off + FDS_PER_RECORD);
+      sender.send(() => ({ data: encodeRecord(RecordType.Listeners, { total: all.length, offset: off, listeners: meta.slice(off, off + FDS_PER_RECORD) }), fds: part.map((s) => s.fd) }));
+    }
     this.#channel.send({ t: 'accept', pid: process.pid, version: host.version, counters: await host.counters().catch(() => []), listeners: meta.length });
     this.#logger.info({ to: this.#peerPid, listeners: meta.length }, 'hot upgrade: listening sockets sent to the new process');
     this.#readyTimer = setTimeout(() => this.#abort('the new process did not become ready in time'), READY_TIMEOUT_MS);

@@ -194,6 +194,8 @@ export async function tryTakeover(opts: TakeoverOptions): Promise<Takeover | und
   return new Promise<Takeover | undefined>((resolve, reject) => {
     let accept: ControlMessage | undefined;
     let sockets: InheritedSocket[] | undefined;
+    const received: InheritedSocket[] = [];
+    let seen = 0;
     let settled = false;
     const settle = (v: Takeover | undefined, err?: Error): void => {
       if (settled) return;
@@ -206,9 +208,18 @@ export async function tryTakeover(opts: TakeoverOptions): Promise<Takeover | und
     // The listening sockets arrive here; connections later go to the targets `complete` opens.
     const receiver = new XferReceiver(join(opts.udsDir, `skiff-${process.pid}.xfer.sock`), (r) => {
       if (r.type !== RecordType.Listeners || sockets !== undefined) { for (const fd of r.fds) closeQuietly(nativeFd!, fd); return; }
+      // Several records when there are many listeners: complete once `total` arrived.
       const meta = Array.isArray(r.json['listeners']) ? (r.json['listeners'] as Omit<InheritedSocket, 'fd'>[]) : [];
-      sockets = meta.map((m, i) => ({ ...m, fd: r.fds[i] ?? -1 })).filter((s) => s.fd >= 0);
-      maybeReady();
+      for (const [i, fd] of r.fds.entries()) {
+        const m = meta[i];
+        if (m === undefined) closeQuietly(nativeFd!, fd);
+        else received.push({ ...m, fd });
+      }
+      seen += Math.max(meta.length, r.fds.length);
+      if (seen >= (Number(r.json['total']) || 0)) {
+        sockets = received;
+        maybeReady();
+      }
     }, logger);
     const channel = new ControlChannel(socket, (m) => {
       if (takeover !== undefined) { takeover.onMessage(m); return; }
@@ -221,7 +232,7 @@ export async function tryTakeover(opts: TakeoverOptions): Promise<Takeover | und
       if (m.t === 'accept') { accept = m; maybeReady(); }
     }, (reason) => {
       if (takeover !== undefined) { takeover.onEnd(reason); return; }
-      if (sockets !== undefined) for (const s of sockets) closeQuietly(nativeFd!, s.fd);
+      for (const s of sockets ?? received) closeQuietly(nativeFd!, s.fd);
       settle(undefined, new Error(`hot upgrade: the old process closed the conversation (${reason})`));
     });
     const timer = setTimeout(() => {
