@@ -219,7 +219,7 @@ export function assertMigrated(ledger: UpgradeLedger, name: string): void {
 }
 
 /** Waits until the ledger made `n` more answers (the load is moving through whoever serves now). */
-export async function progress(ledger: UpgradeLedger, n: number, log?: SkiffProcess, ms = 5000): Promise<void> {
+export async function progress(ledger: UpgradeLedger, n: number, log?: SkiffProcess, ms = 15_000): Promise<void> {
   const target = ledger.answered + n;
   const until = Date.now() + ms;
   while (ledger.answered < target) {

@@ -69,7 +69,7 @@ async function upgradeWithWorkers(t: TestContext, run: Run): Promise<void> {
     for (const r of oldRows) leftovers.add(r.pid);
     await ledger.start();
     await sleep(LOAD_MS);
-    await progress(ledger, 5 * run.clients, old, 8000);
+    await progress(ledger, 5 * run.clients, old);
     const totalBefore = await requestTotal(adminPort);
     assert.ok(totalBefore > 0, 'the old generation counted requests');
 
@@ -94,7 +94,7 @@ async function upgradeWithWorkers(t: TestContext, run: Run): Promise<void> {
     assert.deepEqual(oldPids.filter(alive), [], `old generation pids still alive (of ${oldPids.join(',')})`);
 
     await sleep(LOAD_MS); // ≥ 1 s of load served by the new generation alone
-    await progress(ledger, 5 * run.clients, successor ?? old, 8000);
+    await progress(ledger, 5 * run.clients, successor ?? old);
     await ledger.stop();
     const report = ledger.report();
     const logs = successor ?? old;
