@@ -32,6 +32,7 @@ import { handleFd } from '../network/connection/socket-connection.js';
 import { adminListeningSocket, openUpgradeListener, type HandoverHost, type ListeningSocket, type UpgradeListener } from './upgrade/handover.js';
 import { tryTakeover, type Takeover, type TakeoverHost } from './upgrade/takeover.js';
 import { skiffVersion } from './version.js';
+import { applySummary } from './apply-summary.js';
 
 export interface ServerOptions {
   /** The registries the config was loaded with (custom `skiff_module` filters are registered there). */
@@ -349,17 +350,7 @@ export class Server {
     }
     this.#logOutputs.retain(next.config.server.listeners.flatMap((l) => l.accessLogs.map((a) => a.path)));
     for (const w of next.warnings) this.logger.warn({ path: w.path }, `config warning: ${formatIssue(w)}`);
-    const names = <T extends { name: string }>(xs: readonly T[]): string[] => xs.map((x) => x.name);
-    const summary: ApplySummary = {
-      version: this.#configVersion,
-      added: { listeners: names(diff.listeners.added), clusters: names(diff.clusters.added), routers: names(diff.routers.added) },
-      updated: {
-        listeners: diff.listeners.updated.map((u) => u.next.name),
-        clusters: diff.clusters.updated.map((u) => u.next.name),
-        routers: diff.routers.updated.map((u) => u.next.name),
-      },
-      removed: { listeners: names(diff.listeners.removed), clusters: names(diff.clusters.removed), routers: names(diff.routers.removed) },
-    };
+    const summary = applySummary(this.#configVersion, diff);
     this.logger.info({ ...summary }, 'config update applied');
     return summary;
   }

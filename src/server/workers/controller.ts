@@ -36,6 +36,7 @@ import type { CounterEntry } from '../../observability/index.js';
 import { configIdentity, emptyStatus, type UpgradeStatus } from '../upgrade/control.js';
 import { adminListeningSocket, openUpgradeListener, type HandoverHost, type UpgradeListener } from '../upgrade/handover.js';
 import { sumByKey, tryTakeover, type Takeover, type TakeoverHost } from '../upgrade/takeover.js';
+import { applySummary } from '../apply-summary.js';
 
 /** `<outDir>/src/main.js`, relative to this compiled file (`<outDir>/src/server/workers/`). */
 const MAIN_JS = fileURLToPath(new URL('../../main.js', import.meta.url));
@@ -290,17 +291,7 @@ export class Controller {
     this.#current = next;
     this.#configVersion++;
     if (prev.config.server.defaultLogLevel !== next.config.server.defaultLogLevel) this.logger.setLevel(next.config.server.defaultLogLevel);
-    const names = <T extends { name: string }>(xs: readonly T[]): string[] => xs.map((x) => x.name);
-    const summary: ApplySummary = {
-      version: this.#configVersion,
-      added: { listeners: names(diff.listeners.added), clusters: names(diff.clusters.added), routers: names(diff.routers.added) },
-      updated: {
-        listeners: diff.listeners.updated.map((u) => u.next.name),
-        clusters: diff.clusters.updated.map((u) => u.next.name),
-        routers: diff.routers.updated.map((u) => u.next.name),
-      },
-      removed: { listeners: names(diff.listeners.removed), clusters: names(diff.clusters.removed), routers: names(diff.routers.removed) },
-    };
+    const summary = applySummary(this.#configVersion, diff);
     this.logger.info({ ...summary, workers: this.#pool.size }, 'config update applied');
     return summary;
   }
